@@ -1,0 +1,49 @@
+# Two commands: `make run` brings the platform up on embedded defaults, `make test` runs the
+# whole suite against a throwaway PostgreSQL and Redis.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: run test lint format bench clean help
+
+help:
+	@echo "make run    - start web (127.0.0.1:8000), worker and beat on SQLite; prints credentials"
+	@echo "make test   - run the test suite against throwaway PostgreSQL and Redis"
+	@echo "make lint   - ruff lint and format check"
+	@echo "make format - ruff format and autofix"
+
+$(VENV)/.run-installed: requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 or newer is needed (PYTHON=$(PYTHON))."; exit 1; }
+	@$(PYTHON) -m venv $(VENV) || \
+		{ echo "Could not create a virtualenv: install the venv module (apt-get install python3-venv)."; exit 1; }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.run-installed requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+run: export DEBUG ?= true
+run: export PATH := $(BIN):$(PATH)
+run: $(VENV)/.run-installed
+	@mkdir -p var/broker/queue var/broker/processed var/outbox
+	$(BIN)/python manage.py migrate --noinput -v 0
+	$(BIN)/python manage.py bootstrap_demo
+	$(BIN)/honcho -f Procfile.dev start
+
+test: $(VENV)/.dev-installed
+	$(BIN)/python scripts/testenv.py -- $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.dev-installed
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf var staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,120 @@
+"""Operator console for tenants, API keys, Services and events. Secrets are never shown
+except once, on the page that created them."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+
+from services import domain
+from services.models import Account, ApiKey, Event, Service
+from verify_platform.lib.admin import create_and_show_secret
+
+
+class AccountCreateForm(forms.Form):
+    friendly_name = forms.CharField(max_length=64)
+
+
+class ApiKeyCreateForm(forms.Form):
+    account = forms.ModelChoiceField(Account.objects.all())
+    friendly_name = forms.CharField(max_length=64, required=False)
+
+
+class ApiKeyInline(admin.TabularInline):
+    model = ApiKey
+    fields = ("sid", "friendly_name", "status", "date_created", "date_revoked")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = ("sid", "friendly_name", "status", "date_created")
+    list_filter = ("status",)
+    search_fields = ("sid", "friendly_name")
+    readonly_fields = ("sid", "date_created", "date_updated")
+    fields = ("sid", "friendly_name", "status", "date_created", "date_updated")
+    inlines = [ApiKeyInline]
+    actions = ["suspend", "activate"]
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return create_and_show_secret(
+            self,
+            request,
+            form_class=AccountCreateForm,
+            create=lambda data: domain.account_create(friendly_name=data["friendly_name"]),
+            secret_label="auth token",
+            title="Add account",
+        )
+
+    @admin.action(description="Suspend selected accounts (their credentials stop working)")
+    def suspend(self, request, queryset):
+        changed = sum(
+            domain.account_set_status(account=a, status=Account.Status.SUSPENDED) for a in queryset
+        )
+        self.message_user(request, f"{changed} account(s) suspended.", messages.SUCCESS)
+
+    @admin.action(description="Activate selected accounts")
+    def activate(self, request, queryset):
+        changed = sum(
+            domain.account_set_status(account=a, status=Account.Status.ACTIVE) for a in queryset
+        )
+        self.message_user(request, f"{changed} account(s) activated.", messages.SUCCESS)
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ("sid", "friendly_name", "account", "status", "date_created", "date_revoked")
+    list_filter = ("status",)
+    search_fields = ("sid", "friendly_name", "account__sid", "account__friendly_name")
+    readonly_fields = ("sid", "account", "status", "date_created", "date_updated", "date_revoked")
+    fields = ("sid", "account", "friendly_name", "status", "date_created", "date_revoked")
+    list_select_related = ("account",)
+    actions = ["revoke"]
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return create_and_show_secret(
+            self,
+            request,
+            form_class=ApiKeyCreateForm,
+            create=lambda data: domain.api_key_create(
+                account=data["account"], friendly_name=data["friendly_name"]
+            ),
+            secret_label="secret",
+            title="Add API key",
+        )
+
+    @admin.action(description="Revoke selected API keys (effective at once)")
+    def revoke(self, request, queryset):
+        revoked = sum(domain.api_key_revoke(api_key=k) for k in queryset)
+        self.message_user(request, f"{revoked} key(s) revoked.", messages.SUCCESS)
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    list_display = ("sid", "friendly_name", "account", "code_length", "date_created")
+    search_fields = ("sid", "friendly_name", "account__sid", "account__friendly_name")
+    list_filter = ("psd2_enabled", "do_not_share_warning_enabled", "custom_code_enabled")
+    list_select_related = ("account",)
+    readonly_fields = ("sid", "account", "date_created", "date_updated")
+    date_hierarchy = "date_created"
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = ("date_created", "type", "resource_sid", "service", "account")
+    list_filter = ("type",)
+    search_fields = ("sid", "resource_sid", "service__sid", "account__sid")
+    list_select_related = ("service", "account")
+    date_hierarchy = "date_created"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,143 @@
+"""Service input forms and output shape (Twilio Verify v2 `Service`)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from verify_platform.lib.api.fields import AbsoluteUrlField, LinksField, sid_field
+from verify_platform.lib.api.forms import StrictIntegerField, TwilioBooleanField, TwilioForm
+
+PASSKEY_PREFERENCES = ("required", "preferred", "discouraged")
+
+
+class ServiceForm(TwilioForm):
+    """Create requires FriendlyName; update uses the same form with `partial=True`."""
+
+    friendly_name = serializers.CharField(max_length=30)
+    code_length = StrictIntegerField(min_value=4, max_value=10, required=False)
+    lookup_enabled = TwilioBooleanField(required=False)
+    skip_sms_to_landlines = TwilioBooleanField(required=False)
+    dtmf_input_required = TwilioBooleanField(required=False)
+    tts_name = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    psd2_enabled = TwilioBooleanField(required=False)
+    do_not_share_warning_enabled = TwilioBooleanField(required=False)
+    custom_code_enabled = TwilioBooleanField(required=False)
+    verify_event_subscription_enabled = TwilioBooleanField(required=False)
+    push__include_date = TwilioBooleanField(required=False)
+    push__apn_credential_sid = sid_field("CR", required=False)
+    push__fcm_credential_sid = sid_field("CR", required=False)
+    totp__issuer = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    totp__time_step = StrictIntegerField(min_value=20, max_value=60, required=False)
+    totp__code_length = StrictIntegerField(min_value=3, max_value=8, required=False)
+    totp__skew = StrictIntegerField(min_value=0, max_value=2, required=False)
+    default_template_sid = sid_field("HJ", required=False)
+    whatsapp__msg_service_sid = sid_field("MG", required=False)
+    whatsapp__from = serializers.CharField(max_length=64, required=False)
+    passkeys__relying_party__id = serializers.CharField(max_length=255, required=False)
+    passkeys__relying_party__name = serializers.CharField(max_length=255, required=False)
+    passkeys__relying_party__origins = serializers.CharField(max_length=1024, required=False)
+    passkeys__authenticator_attachment = serializers.ChoiceField(
+        ("platform", "cross-platform", "any"), required=False
+    )
+    passkeys__discoverable_credentials = serializers.ChoiceField(
+        PASSKEY_PREFERENCES, required=False
+    )
+    passkeys__user_verification = serializers.ChoiceField(PASSKEY_PREFERENCES, required=False)
+
+    def model_fields(self) -> dict:
+        """validated_data keyed by model field (`totp__time_step` -> `totp_time_step`)."""
+        return {name.replace("__", "_"): v for name, v in self.validated_data.items()}
+
+
+class _PushSerializer(serializers.Serializer):
+    include_date = serializers.BooleanField(source="push_include_date")
+    apn_credential_sid = serializers.CharField(source="push_apn_credential_sid", allow_null=True)
+    fcm_credential_sid = serializers.CharField(source="push_fcm_credential_sid", allow_null=True)
+
+
+class _TotpSerializer(serializers.Serializer):
+    issuer = serializers.CharField(source="effective_totp_issuer")
+    time_step = serializers.IntegerField(source="totp_time_step")
+    code_length = serializers.IntegerField(source="totp_code_length")
+    skew = serializers.IntegerField(source="totp_skew")
+
+
+class _WhatsappSerializer(serializers.Serializer):
+    msg_service_sid = serializers.CharField(source="whatsapp_msg_service_sid", allow_null=True)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = serializers.CharField(source="whatsapp_from", allow_null=True)
+        return fields
+
+
+class _PasskeysSerializer(serializers.Serializer):
+    relying_party = serializers.SerializerMethodField()
+    authenticator_attachment = serializers.CharField(
+        source="passkeys_authenticator_attachment", allow_null=True
+    )
+    discoverable_credentials = serializers.CharField(
+        source="passkeys_discoverable_credentials", allow_null=True
+    )
+    user_verification = serializers.CharField(
+        source="passkeys_user_verification", allow_null=True
+    )
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "properties": {
+                "id": {"type": "string"},
+                "name": {"type": "string"},
+                "origins": {"type": "array", "items": {"type": "string"}},
+            },
+        }
+    )
+    def get_relying_party(self, service) -> dict | None:
+        if not (service.passkeys_relying_party_id or service.passkeys_relying_party_name):
+            return None
+        origins = service.passkeys_relying_party_origins or ""
+        return {
+            "id": service.passkeys_relying_party_id,
+            "name": service.passkeys_relying_party_name,
+            "origins": [o.strip() for o in origins.split(",") if o.strip()],
+        }
+
+
+_SERVICE_PATH = "/v2/Services/{o.sid}"
+
+
+class ServiceSerializer(serializers.Serializer):
+    sid = serializers.CharField()
+    account_sid = serializers.CharField(source="account_id")
+    friendly_name = serializers.CharField()
+    code_length = serializers.IntegerField()
+    lookup_enabled = serializers.BooleanField()
+    psd2_enabled = serializers.BooleanField()
+    skip_sms_to_landlines = serializers.BooleanField()
+    dtmf_input_required = serializers.BooleanField()
+    tts_name = serializers.CharField(allow_null=True)
+    do_not_share_warning_enabled = serializers.BooleanField()
+    custom_code_enabled = serializers.BooleanField()
+    push = _PushSerializer(source="*")
+    totp = _TotpSerializer(source="*")
+    whatsapp = _WhatsappSerializer(source="*")
+    passkeys = _PasskeysSerializer(source="*")
+    default_template_sid = serializers.CharField(allow_null=True)
+    verify_event_subscription_enabled = serializers.BooleanField()
+    date_created = serializers.DateTimeField()
+    date_updated = serializers.DateTimeField()
+    url = AbsoluteUrlField(_SERVICE_PATH)
+    links = LinksField(
+        {
+            "verification_checks": _SERVICE_PATH + "/VerificationCheck",
+            "verifications": _SERVICE_PATH + "/Verifications",
+            "rate_limits": _SERVICE_PATH + "/RateLimits",
+            "messaging_configurations": _SERVICE_PATH + "/MessagingConfigurations",
+            "entities": _SERVICE_PATH + "/Entities",
+            "webhooks": _SERVICE_PATH + "/Webhooks",
+            "access_tokens": _SERVICE_PATH + "/AccessTokens",
+        }
+    )

@@ -1,0 +1,44 @@
+"""Tenant-scoped reads for accounts and Services."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from services.models import Account, ApiKey, Service
+from verify_platform.lib import crypto
+from verify_platform.lib.errors import NotFound
+from verify_platform.lib.sids import is_sid
+
+# Compared against when the SID is unknown, so a miss costs the same digest and comparison
+# as a hit with a wrong secret.
+_DUMMY_DIGEST = "0" * 64
+
+
+def account_authenticate(*, username: str, password: str) -> Account | None:
+    """The active account these credentials belong to, or None. One indexed read."""
+    digest = crypto.secret_digest(password)
+    if is_sid(username, "AC"):
+        account = Account.objects.filter(pk=username).first()
+        stored = account.auth_token_digest if account is not None else _DUMMY_DIGEST
+    elif is_sid(username, "SK"):
+        key = ApiKey.objects.select_related("account").filter(pk=username).first()
+        active = key is not None and key.status == ApiKey.Status.ACTIVE
+        account = key.account if active else None
+        stored = key.secret_digest if active else _DUMMY_DIGEST
+    else:
+        account, stored = None, _DUMMY_DIGEST
+    matches = crypto.digests_equal(digest, stored)
+    if account is None or not matches or account.status != Account.Status.ACTIVE:
+        return None
+    return account
+
+
+def service_get(*, account: Account, sid: str) -> Service:
+    service = Service.objects.filter(account=account, pk=sid).first()
+    if service is None:
+        raise NotFound()
+    return service
+
+
+def service_list(*, account: Account) -> QuerySet[Service]:
+    return Service.objects.filter(account=account)

@@ -1,0 +1,81 @@
+"""One exception handler renders every API error in Twilio's shape.
+
+DRF calls it for every exception raised in a view, so unexpected ones are logged with their
+traceback and answered 500 in the same shape (never a stack trace), and a lost database
+becomes a 503 with `Retry-After` that a client can act on.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+
+from verify_platform.lib import errors
+
+logger = logging.getLogger("verify_platform.api")
+
+
+def _first_error(detail, prefix: str = "") -> tuple[str, str]:
+    """Walk DRF's nested validation detail down to (parameter name, message)."""
+    if isinstance(detail, dict):
+        key, value = next(iter(detail.items()))
+        name = key if key != "non_field_errors" else prefix
+        return _first_error(value, name)
+    if isinstance(detail, list) and detail:
+        return _first_error(detail[0], prefix)
+    return prefix, str(detail)
+
+
+def to_verify_error(exc: Exception, path: str) -> errors.VerifyError | None:
+    if isinstance(exc, errors.NotFound) and exc.path is None:
+        return errors.NotFound(path)
+    if isinstance(exc, errors.VerifyError):
+        return exc
+    if isinstance(exc, drf.ValidationError):
+        param, message = _first_error(exc.detail)
+        return errors.InvalidParameter(param or "request", message)
+    if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
+        return errors.AuthenticationFailed()
+    if isinstance(exc, Http404 | drf.NotFound):
+        return errors.NotFound(path)
+    if isinstance(exc, drf.MethodNotAllowed):
+        return errors.MethodNotAllowed()
+    if isinstance(exc, RequestDataTooBig):
+        return errors.RequestTooLarge()
+    if isinstance(exc, TooManyFieldsSent):
+        return errors.InvalidParameter("request", "too many parameters")
+    if isinstance(exc, drf.ParseError | drf.UnsupportedMediaType):
+        return errors.InvalidParameter("request", str(exc.detail))
+    if isinstance(exc, drf.Throttled):
+        return errors.TooManyRequests(retry_after=int(exc.wait) if exc.wait else None)
+    if isinstance(exc, OperationalError | InterfaceError):
+        logger.warning("database unavailable: %s", type(exc).__name__)
+        return errors.ServiceUnavailable(retry_after=1)
+    return None
+
+
+def error_response(error: errors.VerifyError) -> JsonResponse:
+    response = JsonResponse(error.as_dict(), status=error.status)
+    if error.retry_after is not None:
+        response["Retry-After"] = str(error.retry_after)
+    if isinstance(error, errors.AuthenticationFailed):
+        response["WWW-Authenticate"] = 'Basic realm="Verify"'
+    return response
+
+
+def twilio_exception_handler(exc: Exception, context: dict) -> Response | JsonResponse:
+    request = context.get("request")
+    path = request.path if request is not None else ""
+    error = to_verify_error(exc, path)
+    if error is None:
+        if isinstance(exc, DatabaseError):
+            logger.exception("database error on %s", path)
+        else:
+            logger.exception("unhandled error on %s", path)
+        error = errors.InternalError()
+    return error_response(error)

@@ -1,0 +1,116 @@
+"""Input serializers that speak Twilio's form parameter names.
+
+Fields are declared with Python names and carry Twilio's wire names automatically:
+`friendly_name` reads `FriendlyName`, `totp__time_step` reads `Totp.TimeStep`. The wire name
+becomes the field's name (so validation errors and the OpenAPI schema use it) while
+`validated_data` keeps the Python name. Lists are repeated keys; JSON objects are one JSON
+string, as the SDK sends them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import QueryDict
+from rest_framework import serializers
+
+
+def wire_name(python_name: str) -> str:
+    """`totp__time_step` -> `Totp.TimeStep`; `psd2_enabled` -> `Psd2Enabled`."""
+    return ".".join(
+        "".join(part[:1].upper() + part[1:] for part in segment.split("_"))
+        for segment in python_name.split("__")
+    )
+
+
+class TwilioForm(serializers.Serializer):
+    """Base of every input serializer; unknown parameters are ignored, like Twilio does."""
+
+    _python_names: dict[str, str] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        renamed, python_names = {}, dict(cls._python_names)
+        for name, field in cls._declared_fields.items():
+            wire = name if name[:1].isupper() else wire_name(name)  # inherited: already wire
+            if wire != name:
+                python_names[wire] = name
+            renamed[wire] = field
+        cls._declared_fields, cls._python_names = renamed, python_names
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # DRF deep-copies declared fields by re-running their constructors, so the Python
+        # name is attached here, to each copy, before DRF binds it.
+        fields = super().get_fields()
+        for wire, field in fields.items():
+            if field.source is None:
+                field.source = self._python_names.get(wire, wire)
+        return fields
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        data = kwargs.get("data")
+        if isinstance(data, QueryDict):
+            kwargs["data"] = _flatten(data, self._declared_fields)
+        super().__init__(*args, **kwargs)
+
+
+def _flatten(data: QueryDict, fields: dict) -> dict:
+    """QueryDict -> plain dict: repeated keys become lists only for list fields."""
+    out: dict[str, Any] = {}
+    for key in data:
+        field = fields.get(key)
+        if isinstance(field, serializers.ListField | serializers.MultipleChoiceField):
+            out[key] = data.getlist(key)
+        else:
+            out[key] = data.get(key)
+    return out
+
+
+class JSONObjectField(serializers.Field):
+    """A JSON object sent as one string (`Metadata={"os": "Android"}`)."""
+
+    default_error_messages = {
+        "invalid": "must be a JSON object",
+        "too_long": "must be at most {max_length} characters",
+        "values": "must have string values only",
+    }
+
+    def __init__(self, *, max_length: int = 1024, string_values: bool = False, **kwargs: Any):
+        self.max_length = max_length
+        self.string_values = string_values
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> dict:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        if len(data) > self.max_length:
+            self.fail("too_long", max_length=self.max_length)
+        try:
+            value = json.loads(data)
+        except (ValueError, RecursionError):
+            self.fail("invalid")
+        if not isinstance(value, dict):
+            self.fail("invalid")
+        if self.string_values and not all(isinstance(v, str) for v in value.values()):
+            self.fail("values")
+        return value
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """Digits only: DRF's IntegerField accepts `1.0`, ` 5` and full-width digits."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, str) and not (data.isascii() and data.lstrip("-").isdigit()):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class TwilioBooleanField(serializers.BooleanField):
+    """Only the spellings the SDK sends (`true`/`false`, any case)."""
+
+    TRUE_VALUES = {"true", "True", "TRUE", True}
+    FALSE_VALUES = {"false", "False", "FALSE", False}

@@ -1,0 +1,64 @@
+"""Request-wide concerns that must hold before any view runs."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from django.conf import settings
+
+from verify_platform.lib.api.exceptions import error_response
+from verify_platform.lib.errors import RequestTooLarge
+
+logger = logging.getLogger("verify_platform.requests")
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9-]{8,64}$")
+
+
+class BodySizeLimitMiddleware:
+    """413 for a declared body over the limit, before a byte of it is read.
+
+    Django's own limit (DATA_UPLOAD_MAX_MEMORY_SIZE) is enforced only when the form is parsed
+    and surfaces as a 400; a client deserves to know the body was too large.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.VERIFY_MAX_BODY_BYTES:
+            return error_response(RequestTooLarge())
+        return self.get_response(request)
+
+
+class RequestLogMiddleware:
+    """One line per request: id, account, method, path, status, latency. Never a body,
+    header value or query string, which is where secrets and codes travel."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+        request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id
+        response = self.get_response(request)
+        response["X-Request-Id"] = request_id
+        if not request.path.startswith(("/static/", "/admin/jsi18n")):
+            account = getattr(request, "account", None)
+            logger.info(
+                "request_id=%s account=%s method=%s path=%s status=%s latency_ms=%.1f",
+                request_id,
+                account.sid if account is not None else "-",
+                request.method,
+                request.path,
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+            )
+        return response

@@ -1,0 +1,115 @@
+"""Twilio's list pages with keyset paging.
+
+`meta.next_page_url` is absolute on our host and carries `PageSize`, `Page` and an opaque
+`PageToken` (the last row's sort key), because the SDK follows it verbatim. Keyset paging keeps
+deep pages as cheap as the first one, and rows created while a client pages never shift it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from django.db.models import Q, QuerySet
+from rest_framework import serializers
+
+from verify_platform.lib.api.forms import StrictIntegerField, TwilioForm
+from verify_platform.lib.errors import InvalidParameter
+
+MAX_PAGE_SIZE = 1000
+DEFAULT_PAGE_SIZE = 50
+
+
+class PageQuery(TwilioForm):
+    page_size = StrictIntegerField(
+        required=False, min_value=1, max_value=MAX_PAGE_SIZE, default=DEFAULT_PAGE_SIZE
+    )
+    page = StrictIntegerField(required=False, min_value=0, default=0)
+    page_token = serializers.CharField(required=False, max_length=200)
+
+
+def _encode_token(direction: str, row: Any) -> str:
+    key = [row.date_created.isoformat(), row.pk]
+    return direction + base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+
+
+def _decode_token(token: str) -> tuple[str, datetime, str]:
+    try:
+        direction, payload = token[:2], token[2:]
+        if direction not in ("PA", "PB"):
+            raise ValueError
+        raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+        created, pk = json.loads(raw)
+        return direction, datetime.fromisoformat(created), str(pk)
+    except (ValueError, TypeError, UnicodeDecodeError, json.JSONDecodeError):
+        raise InvalidParameter("PageToken", "not a token this server issued") from None
+
+
+def paginate(
+    request,
+    queryset: QuerySet,
+    *,
+    key: str,
+    render: Callable[[Any], dict],
+    descending: bool = False,
+    extra_query: dict[str, str] | None = None,
+) -> dict:
+    """One page of `queryset` ordered by (date_created, pk), as Twilio's list body."""
+    params = PageQuery(data=request.query_params)
+    params.is_valid(raise_exception=True)
+    size = params.validated_data["page_size"]
+    page = params.validated_data["page"]
+    token = params.validated_data.get("page_token")
+
+    forward_order = ("-date_created", "-pk") if descending else ("date_created", "pk")
+    backward_order = tuple(f[1:] if f.startswith("-") else "-" + f for f in forward_order)
+    going_back = False
+    if token:
+        direction, created, pk = _decode_token(token)
+        going_back = direction == "PB"
+        later = Q(date_created__gt=created) | Q(date_created=created, pk__gt=pk)
+        earlier = Q(date_created__lt=created) | Q(date_created=created, pk__lt=pk)
+        after = earlier if descending else later
+        before = later if descending else earlier
+        queryset = queryset.filter(before if going_back else after)
+
+    rows = list(queryset.order_by(*(backward_order if going_back else forward_order))[: size + 1])
+    has_more = len(rows) > size
+    rows = rows[:size]
+    if going_back:
+        rows.reverse()
+        has_next, has_previous = True, has_more
+    else:
+        has_next, has_previous = has_more, bool(token)
+
+    base = request.build_absolute_uri(request.path)
+    extra = {k: v for k, v in (extra_query or {}).items() if v is not None}
+
+    def page_url(number: int, page_token: str | None = None) -> str:
+        query = {**extra, "PageSize": size, "Page": number}
+        if page_token:
+            query["PageToken"] = page_token
+        return f"{base}?{urlencode(query)}"
+
+    return {
+        key: [render(row) for row in rows],
+        "meta": {
+            "page": page,
+            "page_size": size,
+            "first_page_url": page_url(0),
+            "previous_page_url": (
+                page_url(max(page - 1, 0), _encode_token("PB", rows[0]))
+                if has_previous and rows
+                else None
+            ),
+            "url": page_url(page, token),
+            "next_page_url": (
+                page_url(page + 1, _encode_token("PA", rows[-1])) if has_next and rows else None
+            ),
+            "key": key,
+        },
+    }
