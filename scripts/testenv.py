@@ -43,7 +43,9 @@ def find_pg_bindir() -> Path | None:
         return Path(os.path.realpath(found)).parent
     candidates = sorted(
         glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-        key=lambda p: int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0,
+        key=lambda p: (
+            int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0
+        ),
     )
     return Path(candidates[-1]).parent if candidates else None
 
@@ -106,8 +108,16 @@ class Postgres:
         subprocess.run(
             [
                 str(self.bindir / "initdb"),
-                "-D", str(self.data), "-U", "postgres", "-A", "trust",
-                "-E", "UTF8", "--locale=C", "--no-sync",
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
             ],
             check=True,
             user=self.user,
@@ -117,11 +127,23 @@ class Postgres:
         self.proc = subprocess.Popen(
             [
                 str(self.bindir / "postgres"),
-                "-D", str(self.data), "-p", str(self.port), "-k", str(self.sock),
-                "-c", "listen_addresses=127.0.0.1",
-                "-c", "max_connections=200",
+                "-D",
+                str(self.data),
+                "-p",
+                str(self.port),
+                "-k",
+                str(self.sock),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "max_connections=200",
                 # A throwaway cluster: durability buys nothing and costs test time.
-                "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
             ],
             user=self.user,
             stdout=open(self.root / "postgres.log", "wb"),  # noqa: SIM115
@@ -130,16 +152,26 @@ class Postgres:
         )
         isready = str(self.bindir / "pg_isready")
         wait_for(
-            lambda: subprocess.run(
-                [isready, "-q", "-h", "127.0.0.1", "-p", str(self.port)], check=False
-            ).returncode
-            == 0,
+            lambda: (
+                subprocess.run(
+                    [isready, "-q", "-h", "127.0.0.1", "-p", str(self.port)], check=False
+                ).returncode
+                == 0
+            ),
             "PostgreSQL",
             self.proc,
         )
         subprocess.run(
-            [str(self.bindir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port),
-             "-U", "postgres", "verify"],
+            [
+                str(self.bindir / "createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "verify",
+            ],
             check=True,
         )
         return f"postgres://postgres@127.0.0.1:{self.port}/verify"
@@ -162,8 +194,17 @@ class Redis:
     def start(self) -> str:
         self.proc = subprocess.Popen(
             [
-                self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no", "--dir", str(self.root),
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.root),
             ],
             stdout=open(self.root / "redis.log", "wb"),  # noqa: SIM115
             stderr=subprocess.STDOUT,

@@ -28,7 +28,9 @@ def production_secrets(app_configs, **kwargs) -> list[Error]:
             )
         )
     if settings.VERIFY_CODE_PEPPER == defaults.DEV_CODE_PEPPER:
-        problems.append(Error("VERIFY_CODE_PEPPER is the public development value.", id="verify.E004"))
+        problems.append(
+            Error("VERIFY_CODE_PEPPER is the public development value.", id="verify.E004")
+        )
     return problems
 
 

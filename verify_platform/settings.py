@@ -126,6 +126,15 @@ VERIFY_ENCRYPTION_KEYS = env.list("VERIFY_ENCRYPTION_KEYS", default=[DEV_ENCRYPT
 # The server-side key of the HMAC under which one-time and recovery codes are stored.
 VERIFY_CODE_PEPPER = env.str("VERIFY_CODE_PEPPER", default=DEV_CODE_PEPPER)
 
+# --- Channels -------------------------------------------------------------------------------
+# One adapter for every channel from VERIFY_CHANNEL_ADAPTER; VERIFY_CHANNELS may be replaced
+# per channel (same shape as Django's STORAGES).
+VERIFY_CHANNEL_ADAPTER = env.str("VERIFY_CHANNEL_ADAPTER", default="console")
+VERIFY_CHANNELS = {
+    channel: {"BACKEND": VERIFY_CHANNEL_ADAPTER, "OPTIONS": {}}
+    for channel in ("sms", "whatsapp", "call", "email")
+}
+
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["verify_platform.lib.api.auth.TwilioBasicAuthentication"],

@@ -49,11 +49,15 @@ class EntityListView(TwilioView):
 class EntityDetailView(TwilioView):
     @extend_schema(operation_id="FetchEntity", responses={200: EntitySerializer}, tags=["Entities"])
     def get(self, request, service_sid: str, identity: str):
-        entity = queries.entity_get(account=self.account, service_sid=service_sid, identity=identity)
+        entity = queries.entity_get(
+            account=self.account, service_sid=service_sid, identity=identity
+        )
         return Response(render(EntitySerializer, entity, request))
 
     @extend_schema(operation_id="DeleteEntity", responses={204: None}, tags=["Entities"])
     def delete(self, request, service_sid: str, identity: str):
-        entity = queries.entity_get(account=self.account, service_sid=service_sid, identity=identity)
+        entity = queries.entity_get(
+            account=self.account, service_sid=service_sid, identity=identity
+        )
         domain.entity_delete(entity=entity)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -80,9 +80,7 @@ class _PasskeysSerializer(serializers.Serializer):
     discoverable_credentials = serializers.CharField(
         source="passkeys_discoverable_credentials", allow_null=True
     )
-    user_verification = serializers.CharField(
-        source="passkeys_user_verification", allow_null=True
-    )
+    user_verification = serializers.CharField(source="passkeys_user_verification", allow_null=True)
 
     @extend_schema_field(
         {

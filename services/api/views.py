@@ -43,8 +43,6 @@ class ServiceListView(TwilioView):
         )
 
 
-
-
 class ServiceDetailView(TwilioView):
     @extend_schema(
         operation_id="FetchService", responses={200: ServiceSerializer}, tags=["Services"]

@@ -34,7 +34,9 @@ def test_create_fetch_list_delete(sdk, svc):
 
 
 def test_list_across_pages(sdk, svc):
-    made = [sdk.services(svc.sid).entities.create(identity=f"user-{i:04d}").identity for i in range(7)]
+    made = [
+        sdk.services(svc.sid).entities.create(identity=f"user-{i:04d}").identity for i in range(7)
+    ]
     assert [e.identity for e in sdk.services(svc.sid).entities.list(page_size=2)] == made
 
 

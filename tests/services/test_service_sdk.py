@@ -51,7 +51,11 @@ def test_defaults_and_every_field(sdk):
     svc = sdk.services.create(friendly_name="Defaults")
     assert svc.code_length == 6
     assert svc.totp == {"issuer": "Defaults", "time_step": 30, "code_length": 6, "skew": 1}
-    assert svc.push == {"include_date": False, "apn_credential_sid": None, "fcm_credential_sid": None}
+    assert svc.push == {
+        "include_date": False,
+        "apn_credential_sid": None,
+        "fcm_credential_sid": None,
+    }
     assert svc.whatsapp == {"msg_service_sid": None, "from": None}
     assert svc.tts_name is None and svc.default_template_sid is None
     assert svc.dtmf_input_required is True

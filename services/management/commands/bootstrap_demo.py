@@ -65,8 +65,7 @@ class Command(BaseCommand):
                 f"  Base URL        {base_url}   (API docs: {base_url}/docs)",
                 f"  Account SID     {creds['account_sid']}",
                 f"  Auth token      {creds['auth_token']}",
-                f"  Service SID     {creds['service_sid']}"
-                + ("" if service else "   (deleted)"),
+                f"  Service SID     {creds['service_sid']}" + ("" if service else "   (deleted)"),
                 f"  Operator login  {base_url}/admin  "
                 f"{creds['operator_username']} / {creds['operator_password']}",
                 "",

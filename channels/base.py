@@ -1,0 +1,91 @@
+"""The contract between the OTP engine and every channel adapter.
+
+The engine hands an adapter an `OutboundMessage` and gets a `SendResult` back or one of two
+errors: `ChannelTemporaryError` (retry the same channel later) or `ChannelPermanentError`
+(move to the next fallback step now). Adapters know nothing of verifications, factors or
+tenants beyond what the message carries, so this package imports no domain app.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from django.core.exceptions import ImproperlyConfigured
+
+
+class Channel(StrEnum):
+    SMS = "sms"
+    WHATSAPP = "whatsapp"
+    CALL = "call"
+    EMAIL = "email"
+
+
+class DeliveryStatus(StrEnum):
+    """One closed set shared by all adapters and provider callbacks."""
+
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+    UNDELIVERED = "undelivered"
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """What to send. Carries the code, so its repr hides it: messages end up in logs."""
+
+    channel: str
+    to: str
+    code: str = field(repr=False)
+    service_name: str
+    attempt_sid: str  # idempotency key, and how a provider callback finds the attempt
+    locale: str = "en"
+    lifetime_minutes: int = 10
+    do_not_share_warning: bool = False
+    app_hash: str | None = None
+    status_callback_url: str | None = None
+
+
+@dataclass(frozen=True)
+class SendResult:
+    status: DeliveryStatus
+    provider_message_id: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class ChannelError(Exception):
+    """Base of adapter failures. `code` is the provider's error code, when it gave one."""
+
+    def __init__(self, message: str, *, code: str | int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class ChannelTemporaryError(ChannelError):
+    """The provider may accept the same message later: network error, timeout, 5xx, 429."""
+
+
+class ChannelPermanentError(ChannelError):
+    """Retrying the same channel will not help: bad number, blocked, provider 4xx."""
+
+
+class BaseChannelAdapter:
+    """Adapters validate their options in `__init__` (raising `ImproperlyConfigured`), so a
+    wrong setting fails at start-up (system check), not on the first login."""
+
+    name: ClassVar[str] = "base"
+    option_names: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, **options: Any) -> None:
+        unknown = set(options) - self.option_names
+        if unknown:
+            raise ImproperlyConfigured(
+                f"{type(self).__name__} got unknown options: {', '.join(sorted(unknown))}"
+            )
+        self.options = options
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        raise NotImplementedError
