@@ -88,6 +88,9 @@ class Service(models.Model):
     passkeys_authenticator_attachment = models.CharField(max_length=16, blank=True, null=True)
     passkeys_discoverable_credentials = models.CharField(max_length=16, blank=True, null=True)
     passkeys_user_verification = models.CharField(max_length=16, blank=True, null=True)
+    # Extension: ordered channel steps for `Channel=auto`, e.g.
+    # [{"channel": "whatsapp", "timeout": 30}, {"channel": "sms", "timeout": 60}, {"channel": "call"}]
+    fallback = models.JSONField(default=list, blank=True)
     date_created = models.DateTimeField(auto_now_add=True)
     date_updated = models.DateTimeField(auto_now=True)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -9,6 +11,52 @@ from verify_platform.lib.api.fields import AbsoluteUrlField, LinksField, sid_fie
 from verify_platform.lib.api.forms import StrictIntegerField, TwilioBooleanField, TwilioForm
 
 PASSKEY_PREFERENCES = ("required", "preferred", "discouraged")
+FALLBACK_CHANNELS = ("sms", "whatsapp", "call", "email")
+FALLBACK_MAX_STEPS = 5
+FALLBACK_TIMEOUT_RANGE = (5, 600)
+
+
+class FallbackField(serializers.Field):
+    """Extension `Fallback`: a JSON list of channel steps, sent as one string.
+
+    Every step but the last needs a `timeout` (seconds, 5..600) after which the next step
+    sends the same code; the last step may omit it. `[]` clears the plan.
+    """
+
+    default_error_messages = {"invalid": "{detail}"}
+
+    def to_internal_value(self, data) -> list[dict]:
+        if not isinstance(data, str) or len(data) > 1024:
+            self.fail("invalid", detail="must be a JSON list of at most 1024 characters")
+        try:
+            steps = json.loads(data)
+        except (ValueError, RecursionError):
+            self.fail("invalid", detail="must be a JSON list")
+        if not isinstance(steps, list):
+            self.fail("invalid", detail="must be a JSON list")
+        if len(steps) > FALLBACK_MAX_STEPS:
+            self.fail("invalid", detail=f"at most {FALLBACK_MAX_STEPS} steps")
+        low, high = FALLBACK_TIMEOUT_RANGE
+        plan = []
+        for index, step in enumerate(steps):
+            last = index == len(steps) - 1
+            if not isinstance(step, dict) or not set(step) <= {"channel", "timeout"}:
+                self.fail("invalid", detail="each step is {channel, timeout}")
+            channel = step.get("channel")
+            if channel not in FALLBACK_CHANNELS:
+                self.fail("invalid", detail=f"unknown channel in step {index + 1}")
+            timeout = step.get("timeout")
+            if timeout is None and not last:
+                self.fail("invalid", detail=f"step {index + 1} needs a timeout")
+            if timeout is not None and (
+                type(timeout) is not int or not low <= timeout <= high
+            ):
+                self.fail("invalid", detail=f"timeouts are whole seconds {low}..{high}")
+            plan.append({"channel": channel, **({"timeout": timeout} if timeout else {})})
+        return plan
+
+    def to_representation(self, value):
+        return value
 
 
 class ServiceForm(TwilioForm):
@@ -44,6 +92,7 @@ class ServiceForm(TwilioForm):
         PASSKEY_PREFERENCES, required=False
     )
     passkeys__user_verification = serializers.ChoiceField(PASSKEY_PREFERENCES, required=False)
+    fallback = FallbackField(required=False)
 
     def model_fields(self) -> dict:
         """validated_data keyed by model field (`totp__time_step` -> `totp_time_step`)."""
@@ -125,6 +174,7 @@ class ServiceSerializer(serializers.Serializer):
     passkeys = _PasskeysSerializer(source="*")
     default_template_sid = serializers.CharField(allow_null=True)
     verify_event_subscription_enabled = serializers.BooleanField()
+    fallback = serializers.JSONField()  # extension
     date_created = serializers.DateTimeField()
     date_updated = serializers.DateTimeField()
     url = AbsoluteUrlField(_SERVICE_PATH)

@@ -1,0 +1,156 @@
+"""Verifications and their delivery attempts: the OTP engine's state.
+
+The code store (keyed hash, salt, sealed delivery copy), the counters and the expiry live in
+the abstract `OtpSession`, so that a phone-factor challenge can own the same engine state by
+inheriting it; `DeliveryAttempt` rows are the durable timer of every send and fallback step.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from verify_platform.lib import sids
+
+MAX_CHECK_ATTEMPTS = 5
+MAX_SEND_ATTEMPTS = 5
+LIFETIME_SECONDS = 10 * 60
+
+
+class OtpSession(models.Model):
+    """One code and its counters. `code_hash` is what checks compare against;
+    `code_sealed` is the same code encrypted under the key ring for the worker that delivers
+    it (a fallback step or resend must send the same code) and is erased on every terminal
+    transition, so an ended session holds nothing but the keyed hash."""
+
+    code_hash = models.CharField(max_length=64, editable=False)
+    code_salt = models.CharField(max_length=32, editable=False)
+    code_sealed = models.TextField(blank=True, default="", editable=False)
+    code_length = models.PositiveSmallIntegerField(default=6)
+    check_attempts = models.PositiveSmallIntegerField(default=0)
+    send_count = models.PositiveSmallIntegerField(default=1)
+    locale = models.CharField(max_length=16, default="en")
+    app_hash = models.CharField(max_length=32, blank=True, null=True)
+    # The channel steps of the current send: [{"channel": "whatsapp", "timeout": 30}, ...].
+    plan = models.JSONField(default=list)
+    expires_at = models.DateTimeField()
+    date_created = models.DateTimeField(auto_now_add=True)
+    date_updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(check_attempts__lte=MAX_CHECK_ATTEMPTS), name="%(class)s_checks_cap"
+            ),
+            models.CheckConstraint(
+                condition=Q(send_count__gte=1, send_count__lte=MAX_SEND_ATTEMPTS),
+                name="%(class)s_sends_cap",
+            ),
+        ]
+
+
+class Verification(OtpSession):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        APPROVED = "approved"
+        CANCELED = "canceled"
+        MAX_ATTEMPTS_REACHED = "max_attempts_reached"
+        EXPIRED = "expired"
+        FAILED = "failed"
+
+    sid = models.CharField(primary_key=True, max_length=34, default=sids.verification_sid)
+    service = models.ForeignKey(
+        "services.Service", on_delete=models.CASCADE, related_name="verifications"
+    )
+    to = models.CharField(max_length=320)
+    channel = models.CharField(max_length=16)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.PENDING)
+    custom_friendly_name = models.CharField(max_length=30, blank=True, null=True)
+    custom_code = models.BooleanField(default=False)
+    amount = models.CharField(max_length=64, blank=True, null=True)
+    payee = models.CharField(max_length=64, blank=True, null=True)
+
+    class Meta(OtpSession.Meta):
+        ordering = ("date_created",)
+        indexes = [
+            models.Index(fields=["service", "to", "date_created"]),
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(status="pending"),
+                name="verification_pending_expiry",
+            ),
+        ]
+        constraints = [
+            *OtpSession.Meta.constraints,
+            # Never two live verifications for one destination: concurrent creates for the
+            # same To collide here and the loser reuses the winner's verification.
+            models.UniqueConstraint(
+                fields=["service", "to"],
+                condition=Q(status="pending"),
+                name="verification_one_pending_per_to",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.sid
+
+    @property
+    def valid(self) -> bool:
+        return self.status == self.Status.APPROVED
+
+
+class DeliveryAttempt(models.Model):
+    """One step of one send: the durable timer. `scheduled` rows are due at `due_at`; the
+    ETA task is the fast path and the sweeper the backstop. `sending` carries a lease so a
+    worker killed mid-send does not strand the row."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled"
+        SENDING = "sending"
+        SENT = "sent"
+        DELIVERED = "delivered"
+        FAILED = "failed"
+        UNDELIVERED = "undelivered"
+        CANCELED = "canceled"
+
+    sid = models.CharField(primary_key=True, max_length=34, default=sids.attempt_sid)
+    verification = models.ForeignKey(
+        Verification, on_delete=models.CASCADE, related_name="attempts"
+    )
+    send_number = models.PositiveSmallIntegerField(default=1)
+    step = models.PositiveSmallIntegerField(default=0)
+    channel = models.CharField(max_length=16)
+    adapter = models.CharField(max_length=64, blank=True, default="")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED)
+    due_at = models.DateTimeField()
+    # End of this step's window: temporary errors are retried only before it.
+    deadline = models.DateTimeField()
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    tries = models.PositiveSmallIntegerField(default=0)
+    provider_message_id = models.CharField(max_length=128, blank=True, null=True)
+    error_code = models.CharField(max_length=32, blank=True, null=True)
+    error_message = models.CharField(max_length=255, blank=True, null=True)
+    date_sent = models.DateTimeField(null=True, blank=True)
+    date_created = models.DateTimeField(auto_now_add=True)
+    date_updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("date_created", "send_number", "step")
+        indexes = [
+            models.Index(
+                fields=["due_at"], condition=Q(status="scheduled"), name="attempt_due"
+            ),
+            models.Index(
+                fields=["lease_expires_at"], condition=Q(status="sending"), name="attempt_lease"
+            ),
+            models.Index(fields=["provider_message_id"], name="attempt_provider_id"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["verification", "send_number", "step"], name="attempt_one_per_step"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.sid
