@@ -11,3 +11,7 @@ class MaxCheckAttemptsReached(VerifyError):
 
 class MaxSendAttemptsReached(VerifyError):
     status, code, default_message = 429, 60203, "Max send attempts reached"
+
+
+class ConcurrentRequests(VerifyError):
+    status, code, default_message = 429, 60212, "Too many concurrent requests for phone number"

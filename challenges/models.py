@@ -138,9 +138,7 @@ class DeliveryAttempt(models.Model):
     class Meta:
         ordering = ("date_created", "send_number", "step")
         indexes = [
-            models.Index(
-                fields=["due_at"], condition=Q(status="scheduled"), name="attempt_due"
-            ),
+            models.Index(fields=["due_at"], condition=Q(status="scheduled"), name="attempt_due"),
             models.Index(
                 fields=["lease_expires_at"], condition=Q(status="sending"), name="attempt_lease"
             ),

@@ -134,6 +134,12 @@ VERIFY_CHANNELS = {
     channel: {"BACKEND": VERIFY_CHANNEL_ADAPTER, "OPTIONS": {}}
     for channel in ("sms", "whatsapp", "call", "email")
 }
+# Provider status callbacks (channels package) call this with attempt_sid, provider_message_id,
+# status and error_code.
+VERIFY_DELIVERY_STATUS_HANDLER = "challenges.domain.delivery_status_record"
+# How long a worker owns an attempt it is sending; after that the sweeper may take it over
+# (a worker killed mid-send). Longer than any adapter's timeout.
+VERIFY_DELIVERY_LEASE_SECONDS = env.int("VERIFY_DELIVERY_LEASE_SECONDS", default=60)
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -199,7 +205,11 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = False
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Backstops of the ETA tasks: due delivery attempts they missed, and expiry.
+    "delivery-attempt-sweep": {"task": "challenges.delivery_attempt_sweep", "schedule": 10.0},
+    "verification-expire": {"task": "challenges.verification_expire", "schedule": 30.0},
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 

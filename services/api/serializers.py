@@ -48,9 +48,7 @@ class FallbackField(serializers.Field):
             timeout = step.get("timeout")
             if timeout is None and not last:
                 self.fail("invalid", detail=f"step {index + 1} needs a timeout")
-            if timeout is not None and (
-                type(timeout) is not int or not low <= timeout <= high
-            ):
+            if timeout is not None and (type(timeout) is not int or not low <= timeout <= high):
                 self.fail("invalid", detail=f"timeouts are whole seconds {low}..{high}")
             plan.append({"channel": channel, **({"timeout": timeout} if timeout else {})})
         return plan

@@ -1,0 +1,96 @@
+"""Operator console for verifications: a timeline of delivery attempts, cancel and resend.
+Codes are never shown: only their keyed hash is stored, and it is not displayed either."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+
+from challenges import domain
+from challenges.models import DeliveryAttempt, Verification
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    fields = (
+        "sid",
+        "send_number",
+        "step",
+        "channel",
+        "adapter",
+        "status",
+        "tries",
+        "due_at",
+        "date_sent",
+        "provider_message_id",
+        "error_code",
+        "error_message",
+        "date_updated",
+    )
+    readonly_fields = fields
+    ordering = ("date_created", "send_number", "step")
+    extra = 0
+    can_delete = False
+    verbose_name = "delivery attempt"
+    verbose_name_plural = "delivery timeline"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Verification)
+class VerificationAdmin(admin.ModelAdmin):
+    list_display = ("sid", "to", "channel", "status", "service", "send_count", "date_created")
+    list_filter = ("status", "channel")
+    search_fields = ("sid", "to", "service__sid")
+    list_select_related = ("service",)
+    date_hierarchy = "date_created"
+    fields = (
+        "sid",
+        "service",
+        "to",
+        "channel",
+        "status",
+        "plan",
+        "locale",
+        "custom_friendly_name",
+        "custom_code",
+        "app_hash",
+        "check_attempts",
+        "send_count",
+        "expires_at",
+        "date_created",
+        "date_updated",
+    )
+    readonly_fields = fields
+    inlines = [DeliveryAttemptInline]
+    actions = ["cancel", "resend"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Cancel selected verifications (stops pending deliveries)")
+    def cancel(self, request, queryset):
+        canceled = 0
+        for verification in queryset.filter(status=Verification.Status.PENDING):
+            try:
+                domain.verification_cancel(verification=verification)
+                canceled += 1
+            except domain.NotFound:
+                pass
+        self.message_user(request, f"{canceled} verification(s) canceled.", messages.SUCCESS)
+
+    @admin.action(description="Resend the code of selected pending verifications")
+    def resend(self, request, queryset):
+        sent = failed = 0
+        for verification in queryset.filter(status=Verification.Status.PENDING):
+            try:
+                ok = domain.verification_resend(verification=verification)
+            except domain.MaxSendAttemptsReached:
+                ok = False
+            sent += ok
+            failed += not ok
+        level = messages.SUCCESS if not failed else messages.WARNING
+        self.message_user(request, f"{sent} resent, {failed} not resent.", level)

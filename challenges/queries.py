@@ -1,0 +1,54 @@
+"""Tenant-scoped reads of verifications."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, QuerySet
+
+from challenges.clock import current_time
+from challenges.models import DeliveryAttempt, Verification
+from services.models import Account
+from verify_platform.lib.errors import NotFound
+from verify_platform.lib.sids import is_sid
+
+# What a fetch can still see. Twilio deletes a verification once it is approved, canceled,
+# expired or out of checks; a later fetch answers 404 (wire reference 8.1).
+VISIBLE = (Verification.Status.PENDING, Verification.Status.FAILED)
+
+
+def _scoped(*, account: Account, service_sid: str) -> QuerySet[Verification]:
+    return (
+        Verification.objects.select_related("service")
+        .filter(service__account=account, service_id=service_sid)
+        .prefetch_related(
+            Prefetch("attempts", queryset=DeliveryAttempt.objects.order_by("date_created", "sid"))
+        )
+    )
+
+
+def verification_find(
+    *, account: Account, service_sid: str, sid: str | None = None, to: str | None = None
+) -> Verification:
+    """The verification a check names, by SID or the latest one for `to`, in any status
+    (the domain decides what each status answers)."""
+    queryset = _scoped(account=account, service_sid=service_sid)
+    if sid is not None:
+        found = queryset.filter(pk=sid).first() if is_sid(sid, "VE") else None
+    else:
+        found = queryset.filter(to=to).order_by("-date_created", "-sid").first()
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def verification_get(*, account: Account, service_sid: str, sid_or_to: str) -> Verification:
+    """A live verification by SID or To (fetch and update); anything ended is a 404."""
+    queryset = _scoped(account=account, service_sid=service_sid)
+    if is_sid(sid_or_to, "VE"):
+        found = queryset.filter(pk=sid_or_to).first()
+    else:
+        found = queryset.filter(to=sid_or_to).order_by("-date_created", "-sid").first()
+    if found is None or found.status not in VISIBLE:
+        raise NotFound()
+    if found.status == Verification.Status.PENDING and found.expires_at <= current_time():
+        raise NotFound()  # the expiry sweeper records it; the client sees Twilio's answer
+    return found

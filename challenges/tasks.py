@@ -1,0 +1,26 @@
+"""Celery entry points of the OTP engine: thin, take ids, idempotent.
+
+A duplicate or redelivered `delivery_attempt_send_task` finds its attempt already claimed or
+finished and does nothing; the sweeper re-queues what an ETA task missed.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from challenges import domain
+
+
+@shared_task(name="challenges.delivery_attempt_send")
+def delivery_attempt_send_task(attempt_sid: str) -> str:
+    return domain.delivery_attempt_send(attempt_sid=attempt_sid)
+
+
+@shared_task(name="challenges.delivery_attempt_sweep")
+def delivery_attempt_sweep_task() -> int:
+    return len(domain.delivery_attempt_sweep())
+
+
+@shared_task(name="challenges.verification_expire")
+def verification_expire_task() -> int:
+    return domain.verification_expire_due()
