@@ -25,41 +25,49 @@ def _code(value: str) -> str:
     return value
 
 
+def _channel(value: str) -> None:
+    if value not in CHANNELS:
+        raise serializers.ValidationError(f"must be one of {', '.join(CHANNELS)}")
+    if value != "auto" and value not in registry.configured_channels():
+        raise serializers.ValidationError("this channel is not enabled")
+
+
+def _locale(value: str) -> None:
+    if not _LOCALE.fullmatch(value):
+        raise serializers.ValidationError("must be a language tag such as en or pt-BR")
+
+
+def _app_hash(value: str) -> None:
+    if not _APP_HASH.fullmatch(value):
+        raise serializers.ValidationError("must be the app's SMS retriever hash")
+
+
 class VerificationCreateForm(TwilioForm):
-    """Needs `context={"service": service}`: channels and CustomCode depend on it."""
+    """Needs `context={"service": service}`: channels and CustomCode depend on it. (Field
+    validators, not `validate_<name>` methods: DRF looks those up by the wire name.)"""
 
     to = serializers.CharField(max_length=320, trim_whitespace=False)
-    channel = serializers.CharField(max_length=16, trim_whitespace=False)
-    locale = serializers.CharField(max_length=16, required=False, trim_whitespace=False)
+    channel = serializers.CharField(max_length=16, trim_whitespace=False, validators=[_channel])
+    locale = serializers.CharField(
+        max_length=16, required=False, trim_whitespace=False, validators=[_locale]
+    )
     custom_friendly_name = serializers.CharField(max_length=30, required=False)
-    custom_code = serializers.CharField(max_length=10, required=False, trim_whitespace=False)
-    app_hash = serializers.CharField(max_length=32, required=False, trim_whitespace=False)
+    custom_code = serializers.CharField(
+        max_length=10, required=False, trim_whitespace=False, validators=[_code]
+    )
+    app_hash = serializers.CharField(
+        max_length=32, required=False, trim_whitespace=False, validators=[_app_hash]
+    )
     amount = serializers.CharField(max_length=64, required=False)
     payee = serializers.CharField(max_length=64, required=False)
 
-    def validate_channel(self, value: str) -> str:
-        if value not in CHANNELS:
-            raise serializers.ValidationError(f"must be one of {', '.join(CHANNELS)}")
-        if value != "auto" and value not in registry.configured_channels():
-            raise serializers.ValidationError("this channel is not enabled")
-        return value
-
-    def validate_locale(self, value: str) -> str:
-        if not _LOCALE.fullmatch(value):
-            raise serializers.ValidationError("must be a language tag such as en or pt-BR")
-        return value.replace("_", "-")
-
-    def validate_custom_code(self, value: str) -> str:
-        if not self.context["service"].custom_code_enabled:
-            raise serializers.ValidationError("custom codes are not enabled for this service")
-        return _code(value)
-
-    def validate_app_hash(self, value: str) -> str:
-        if not _APP_HASH.fullmatch(value):
-            raise serializers.ValidationError("must be the app's SMS retriever hash")
-        return value
-
     def validate(self, attrs: dict) -> dict:
+        if "custom_code" in attrs and not self.context["service"].custom_code_enabled:
+            raise serializers.ValidationError(
+                {"CustomCode": "custom codes are not enabled for this service"}
+            )
+        if "locale" in attrs:
+            attrs["locale"] = attrs["locale"].replace("_", "-")
         channel = attrs["channel"]
         to = normalize_to(attrs["to"])
         if to is None:
@@ -86,14 +94,14 @@ class VerificationCheckForm(TwilioForm):
     amount = serializers.CharField(max_length=64, required=False)
     payee = serializers.CharField(max_length=64, required=False)
 
-    def validate_to(self, value: str) -> str:
-        to = normalize_to(value)
-        if to is None:
-            raise serializers.ValidationError("must be an E.164 phone number or e-mail address")
-        return to
-
     def validate(self, attrs: dict) -> dict:
-        if not attrs.get("to") and not attrs.get("verification_sid"):
+        if "to" in attrs:
+            attrs["to"] = normalize_to(attrs["to"])
+            if attrs["to"] is None:
+                raise serializers.ValidationError(
+                    {"To": "must be an E.164 phone number or e-mail address"}
+                )
+        elif not attrs.get("verification_sid"):
             raise serializers.ValidationError({"To": "To or VerificationSid is required"})
         return attrs
 

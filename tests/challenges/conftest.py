@@ -1,0 +1,44 @@
+"""Fixtures of the OTP engine tests: every channel on the locmem adapter, and a way to run
+due delivery attempts in-process (the worker tests run a real worker instead)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+MOBILE = "+447911123456"  # phonenumbers: MOBILE
+OTHER_MOBILE = "+5511987654321"
+LANDLINE = "+33142685300"  # phonenumbers: FIXED_LINE
+
+
+@pytest.fixture(autouse=True)
+def locmem_channels(settings):
+    from channels.adapters import locmem
+
+    settings.VERIFY_CHANNELS = {
+        channel: {"BACKEND": "locmem", "OPTIONS": {}}
+        for channel in ("sms", "whatsapp", "call", "email")
+    }
+    locmem.reset()
+    yield locmem
+    locmem.reset()
+
+
+def run_due(now: datetime | None = None) -> list[str]:
+    """What a worker would do: send every scheduled attempt that is due at `now`."""
+    from challenges import domain
+    from challenges.clock import current_time
+    from challenges.models import DeliveryAttempt
+
+    moment = current_time(now)
+    due = DeliveryAttempt.objects.filter(
+        status=DeliveryAttempt.Status.SCHEDULED, due_at__lte=moment
+    ).order_by("due_at", "sid")
+    return [domain.delivery_attempt_send(attempt_sid=a.sid, now=now) for a in due]
+
+
+def outbox_codes() -> list[tuple[str, str, str]]:
+    from channels.adapters import locmem
+
+    return [(m.channel, m.to, m.code) for m in locmem.outbox]
