@@ -6,14 +6,20 @@ finished and does nothing; the sweeper re-queues what an ETA task missed.
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 
 from challenges import domain
 
+logger = logging.getLogger("challenges.tasks")
+
 
 @shared_task(name="challenges.delivery_attempt_send")
 def delivery_attempt_send_task(attempt_sid: str) -> str:
-    return domain.delivery_attempt_send(attempt_sid=attempt_sid)
+    outcome = domain.delivery_attempt_send(attempt_sid=attempt_sid)
+    logger.info("delivery attempt %s: %s", attempt_sid, outcome)
+    return outcome
 
 
 @shared_task(name="challenges.delivery_attempt_sweep")

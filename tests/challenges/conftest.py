@@ -7,6 +7,8 @@ from datetime import datetime
 
 import pytest
 
+from tests.worker import module_worker, outbox, worker  # noqa: F401 (fixtures)
+
 MOBILE = "+447911123456"  # phonenumbers: MOBILE
 OTHER_MOBILE = "+5511987654321"
 LANDLINE = "+33142685300"  # phonenumbers: FIXED_LINE
