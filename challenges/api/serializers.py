@@ -124,8 +124,8 @@ class SendCodeAttemptSerializer(serializers.Serializer):
     attempt_sid = serializers.CharField(source="sid")
     channel = serializers.CharField()
     time = serializers.SerializerMethodField()
-    status = serializers.CharField()  # extension
-    error = serializers.SerializerMethodField()  # extension
+    status = serializers.CharField(help_text="Extension: the delivery status of this attempt.")
+    error = serializers.SerializerMethodField(help_text="Extension: the provider's error.")
 
     def get_time(self, attempt) -> str:
         moment = attempt.date_sent or attempt.date_created

@@ -16,6 +16,13 @@ FALLBACK_MAX_STEPS = 5
 FALLBACK_TIMEOUT_RANGE = (5, 600)
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "description": "Extension. JSON list of steps, e.g. "
+        '[{"channel": "whatsapp", "timeout": 30}, {"channel": "sms"}]',
+    }
+)
 class FallbackField(serializers.Field):
     """Extension `Fallback`: a JSON list of channel steps, sent as one string.
 
@@ -172,7 +179,9 @@ class ServiceSerializer(serializers.Serializer):
     passkeys = _PasskeysSerializer(source="*")
     default_template_sid = serializers.CharField(allow_null=True)
     verify_event_subscription_enabled = serializers.BooleanField()
-    fallback = serializers.JSONField()  # extension
+    fallback = serializers.JSONField(
+        help_text="Extension: the channel steps `Channel=auto` follows, in order."
+    )
     date_created = serializers.DateTimeField()
     date_updated = serializers.DateTimeField()
     url = AbsoluteUrlField(_SERVICE_PATH)
