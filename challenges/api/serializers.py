@@ -32,6 +32,11 @@ def _channel(value: str) -> None:
         raise serializers.ValidationError("this channel is not enabled")
 
 
+def _printable(value: str) -> None:
+    if not value.isprintable():
+        raise serializers.ValidationError("must not contain control characters")
+
+
 def _locale(value: str) -> None:
     if not _LOCALE.fullmatch(value):
         raise serializers.ValidationError("must be a language tag such as en or pt-BR")
@@ -51,7 +56,9 @@ class VerificationCreateForm(TwilioForm):
     locale = serializers.CharField(
         max_length=16, required=False, trim_whitespace=False, validators=[_locale]
     )
-    custom_friendly_name = serializers.CharField(max_length=30, required=False)
+    custom_friendly_name = serializers.CharField(
+        max_length=30, required=False, validators=[_printable]
+    )
     custom_code = serializers.CharField(
         max_length=10, required=False, trim_whitespace=False, validators=[_code]
     )

@@ -349,3 +349,56 @@ def test_admin_resend(service, locmem_channels):
     assert len(locmem_channels.outbox) == 2
     domain.verification_cancel(verification=verification, now=at(2))
     assert not domain.verification_resend(verification=verification, now=at(3))
+
+
+def test_broker_down_at_create_leaves_the_row_for_the_sweeper(
+    service, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The attempt row is the outbox: a create whose enqueue fails still succeeds, and the
+    sweeper queues the attempt once the broker is back."""
+    from challenges.tasks import delivery_attempt_send_task
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(delivery_attempt_send_task, "apply_async", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        verification = start(service)
+    attempt = DeliveryAttempt.objects.get(verification=verification)
+    assert attempt.status == "scheduled"
+
+    queued: list[str] = []
+    monkeypatch.setattr(
+        delivery_attempt_send_task, "apply_async", lambda args, eta: queued.append(args[0])
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert domain.delivery_attempt_sweep(now=at(10)) == [attempt.sid]
+    assert queued == [attempt.sid]
+
+
+def test_nothing_is_queued_for_a_rolled_back_create(
+    service, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.db import transaction
+
+    from challenges.tasks import delivery_attempt_send_task
+
+    queued: list[str] = []
+    monkeypatch.setattr(
+        delivery_attempt_send_task, "apply_async", lambda args, eta: queued.append(args[0])
+    )
+
+    class Rollback(Exception):
+        pass
+
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(Rollback),
+        transaction.atomic(),
+    ):
+        start(service)
+        raise Rollback
+    assert callbacks == [] and queued == [] and not Verification.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        start(service)
+    assert len(callbacks) == 1 and len(queued) == 1

@@ -107,3 +107,28 @@ def test_the_same_task_delivered_twice_sends_once(worker, service):
     )
     assert sorted(outcomes) == ["sent", "skipped"]
     assert len(messages(worker.outbox, attempt.sid)) == 1
+
+
+def test_failed_status_callback_falls_back_at_once(worker, service, settings):
+    from django.utils.module_loading import import_string
+
+    from channels.base import DeliveryStatus
+
+    service.fallback = [{"channel": "whatsapp", "timeout": 300}, {"channel": "sms"}]
+    service.save(update_fields=["fallback"])
+    verification = start(service)
+    first = step(verification, 0)
+    [whatsapp] = wait_for(lambda: messages(worker.outbox, first.sid), what="whatsapp")
+    wait_for(lambda: status_of(first) == "sent", what="recorded")
+    second = step(verification, 1)  # the timer, due in 300 s
+    first.refresh_from_db()
+    handler = import_string(settings.VERIFY_DELIVERY_STATUS_HANDLER)
+    assert handler(
+        attempt_sid=first.sid,
+        provider_message_id=first.provider_message_id,
+        status=DeliveryStatus.UNDELIVERED,
+        error_code="63016",
+    )
+    [sms] = wait_for(lambda: messages(worker.outbox, second.sid), timeout=15, what="sms now")
+    assert sms["code"] == whatsapp["code"]
+    assert status_of(first) == "undelivered"
