@@ -294,6 +294,22 @@ def verification_start(
     with transaction.atomic():
         now = current_time(now)
         _expire_stale(service=service, to=to, now=now)
+        # Out of checks: no fresh code (and five fresh guesses) for this destination until
+        # the exhausted verification's lifetime is over, as on Twilio (error 60202).
+        locked_until = (
+            Verification.objects.filter(
+                service=service,
+                to=to,
+                status=Status.MAX_ATTEMPTS_REACHED,
+                expires_at__gt=now,
+            )
+            .order_by("-expires_at")
+            .values_list("expires_at", flat=True)
+            .first()
+        )
+        if locked_until is not None:
+            retry_after = max(1, int((locked_until - now).total_seconds()))
+            raise MaxCheckAttemptsReached(retry_after=retry_after)
         for _ in range(3):
             existing = (
                 Verification.objects.select_for_update()

@@ -148,6 +148,10 @@ def test_wrong_length_or_max_attempts(service):
     with pytest.raises(MaxCheckAttemptsReached):
         domain.verification_check(verification=verification, code=code, now=at(6))
     assert events(verification).count("verification.max_attempts_reached") == 1
+    with pytest.raises(MaxCheckAttemptsReached) as exc:
+        start(service, now=at(7))
+    assert exc.value.retry_after == 593
+    assert start(service, now=at(600)).sid != verification.sid  # after its lifetime
 
 
 def test_resend_keeps_counters_and_code(service):
