@@ -6,7 +6,9 @@ from __future__ import annotations
 from django.contrib import admin, messages
 
 from challenges import domain
+from challenges.errors import MaxSendAttemptsReached
 from challenges.models import DeliveryAttempt, Verification
+from verify_platform.lib.errors import NotFound
 
 
 class DeliveryAttemptInline(admin.TabularInline):
@@ -78,7 +80,7 @@ class VerificationAdmin(admin.ModelAdmin):
             try:
                 domain.verification_cancel(verification=verification)
                 canceled += 1
-            except domain.NotFound:
+            except NotFound:
                 pass
         self.message_user(request, f"{canceled} verification(s) canceled.", messages.SUCCESS)
 
@@ -88,7 +90,7 @@ class VerificationAdmin(admin.ModelAdmin):
         for verification in queryset.filter(status=Verification.Status.PENDING):
             try:
                 ok = domain.verification_resend(verification=verification)
-            except domain.MaxSendAttemptsReached:
+            except MaxSendAttemptsReached:
                 ok = False
             sent += ok
             failed += not ok

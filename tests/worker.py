@@ -64,6 +64,7 @@ class Worker:
             "PYTHONPATH": str(ROOT),
         }
         self.log_path = self.outbox / f"worker-{uuid.uuid4().hex[:8]}.log"
+        self.name = f"test-{uuid.uuid4().hex[:8]}@127.0.0.1"
         log = open(self.log_path, "wb")  # noqa: SIM115 (owned by the child process)
         self.proc = subprocess.Popen(
             [
@@ -83,7 +84,7 @@ class Worker:
                 "-l",
                 "info",
                 "-n",
-                f"test-{uuid.uuid4().hex[:8]}@%h",
+                self.name,
             ],
             cwd=ROOT,
             env=env,
@@ -111,6 +112,13 @@ class Worker:
         return [
             line.split(marker, 1)[1].strip() for line in self.log().splitlines() if marker in line
         ]
+
+    def idle(self) -> bool:
+        """No task running right now (ETA tasks waiting for their time do not count)."""
+        from verify_platform.celery import app
+
+        replies = app.control.inspect(timeout=2, destination=[self.name], limit=1).active()
+        return bool(replies) and not replies.get(self.name)
 
     def children(self) -> list[int]:
         import psutil
@@ -160,4 +168,7 @@ def module_worker(django_db_setup, outbox):
 @pytest.fixture
 def worker(module_worker, transactional_db) -> Worker:
     module_worker.alive()
-    return module_worker
+    yield module_worker
+    # The database is flushed after each test; a task in the middle of a transaction then
+    # could deadlock with the TRUNCATE.
+    wait_for(module_worker.idle, timeout=20, what="worker idle")

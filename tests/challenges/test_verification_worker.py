@@ -62,6 +62,7 @@ def test_permanent_error_falls_back_at_once(worker, service):
     second = step(verification, 1)  # created by the failure, not 300 s later
     [sms] = wait_for(lambda: messages(worker.outbox, second.sid), timeout=15, what="sms")
     assert sms["channel"] == "sms"
+    wait_for(lambda: status_of(second) == "sent", what="sms recorded")
     first = DeliveryAttempt.objects.get(verification=verification, step=0)
     assert first.status == "failed" and first.error_code == "T-permanent"
     assert messages(worker.outbox, first.sid) == []
@@ -132,3 +133,4 @@ def test_failed_status_callback_falls_back_at_once(worker, service, settings):
     [sms] = wait_for(lambda: messages(worker.outbox, second.sid), timeout=15, what="sms now")
     assert sms["code"] == whatsapp["code"]
     assert status_of(first) == "undelivered"
+    wait_for(lambda: status_of(second) == "sent", what="sms recorded")

@@ -1,0 +1,175 @@
+"""The engine's shared core: the code store, plans, events, scheduling of delivery steps,
+and the one terminal transition of a verification.
+
+Every transaction that changes a verification or its attempts first locks the verification
+row (`_lock`), so a check, a cancel, a provider callback and a worker recording a send are
+serialised per verification; status changes are compare-and-set on top of that.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+
+from challenges.destinations import PHONE_CHANNELS, TEXT_CHANNELS, is_landline
+from challenges.models import (
+    DeliveryAttempt,
+    Verification,
+)
+from channels import registry
+from services.domain import event_record
+from services.models import Service
+from verify_platform.lib import crypto
+from verify_platform.lib.errors import InvalidParameter
+from verify_platform.lib.transitions import compare_and_set
+
+logger = logging.getLogger("challenges.delivery")
+
+Status = Verification.Status
+AttemptStatus = DeliveryAttempt.Status
+
+
+# --- the code store -------------------------------------------------------------------------
+
+
+def _new_code(length: int) -> str:
+    return f"{secrets.randbelow(10**length):0{length}d}"
+
+
+def _code_matches(verification: Verification, code: str) -> bool:
+    digest = crypto.keyed_hash(code, salt=verification.code_salt)
+    return hmac.compare_digest(digest.encode(), verification.code_hash.encode())
+
+
+# --- plans ----------------------------------------------------------------------------------
+
+
+def plan_for(*, service: Service, channel: str, to: str) -> list[dict[str, Any]]:
+    """The channel steps of one send. An explicit channel is one step; `auto` follows the
+    service's fallback plan (plain sms without one), minus the steps this destination cannot
+    take (e-mail vs phone, text channels for a landline) or that have no adapter."""
+    if channel != "auto":
+        return [{"channel": channel}]
+    configured = set(registry.configured_channels())
+    if "@" in to:
+        steps = [s for s in service.fallback or [] if s["channel"] == "email"]
+        steps = steps or [{"channel": "email"}]
+    else:
+        landline = is_landline(to)
+        steps = [
+            s
+            for s in service.fallback or []
+            if s["channel"] in PHONE_CHANNELS and not (landline and s["channel"] in TEXT_CHANNELS)
+        ]
+        steps = steps or [{"channel": "call" if landline else "sms"}]
+    steps = [dict(s) for s in steps if s["channel"] in configured]
+    if not steps:
+        raise InvalidParameter("Channel", "no enabled channel can reach this destination")
+    return steps
+
+
+# --- events ---------------------------------------------------------------------------------
+
+
+def _event(verification: Verification, type: str, **payload: Any) -> None:
+    event_record(
+        service=verification.service,
+        type=type,
+        resource_sid=verification.sid,
+        payload={"verification_sid": verification.sid, "channel": verification.channel, **payload},
+    )
+
+
+def _attempt_payload(attempt: DeliveryAttempt) -> dict[str, Any]:
+    return {
+        "attempt_sid": attempt.sid,
+        "attempt_channel": attempt.channel,
+        "send_number": attempt.send_number,
+        "step": attempt.step,
+        "status": attempt.status,
+        "error_code": attempt.error_code,
+    }
+
+
+# --- scheduling -----------------------------------------------------------------------------
+
+
+def _enqueue(attempt_sid: str, eta: datetime) -> None:
+    from challenges.tasks import delivery_attempt_send_task
+
+    try:
+        delivery_attempt_send_task.apply_async(args=[attempt_sid], eta=eta)
+    except Exception:  # the broker is down: the row is the outbox, the sweeper sends it
+        logger.warning("could not queue attempt %s; the sweeper will send it", attempt_sid)
+
+
+def _enqueue_on_commit(attempt: DeliveryAttempt) -> None:
+    sid, eta = attempt.sid, attempt.due_at
+    transaction.on_commit(lambda: _enqueue(sid, eta))
+
+
+def _step_deadline(verification: Verification, step: int, start: datetime) -> datetime:
+    plan = verification.plan
+    timeout = plan[step].get("timeout") if step < len(plan) - 1 else None
+    if not timeout:
+        return verification.expires_at
+    return min(start + timedelta(seconds=timeout), verification.expires_at)
+
+
+def _schedule_step(
+    verification: Verification, *, send_number: int, step: int, due_at: datetime
+) -> DeliveryAttempt:
+    attempt = DeliveryAttempt.objects.create(
+        verification=verification,
+        send_number=send_number,
+        step=step,
+        channel=verification.plan[step]["channel"],
+        due_at=due_at,
+        deadline=_step_deadline(verification, step, due_at),
+    )
+    _enqueue_on_commit(attempt)
+    return attempt
+
+
+def _lock(verification_sid: str) -> Verification | None:
+    return (
+        Verification.objects.select_for_update(of=("self",))
+        .select_related("service")
+        .filter(pk=verification_sid)
+        .first()
+    )
+
+
+def _end(
+    verification: Verification,
+    target: str,
+    now: datetime,
+    *,
+    extra_filter: dict[str, Any] | None = None,
+    **payload: Any,
+) -> bool:
+    """pending -> a terminal status: erase the sealed code, cancel what is still scheduled,
+    record the event. Call with the verification locked."""
+    won = compare_and_set(
+        Verification,
+        pk=verification.pk,
+        sources=[Status.PENDING],
+        target=target,
+        extra_filter=extra_filter,
+        code_sealed="",
+        date_updated=now,
+    )
+    if not won:
+        return False
+    DeliveryAttempt.objects.filter(
+        verification_id=verification.pk, status=AttemptStatus.SCHEDULED
+    ).update(status=AttemptStatus.CANCELED, date_updated=now)
+    verification.status = target
+    verification.code_sealed = ""
+    _event(verification, f"verification.{target}", **payload)
+    return True

@@ -1,0 +1,256 @@
+"""Verifications: start (or resend), check, cancel, approve, expire."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from challenges.clock import current_time
+from challenges.domain.core import (
+    AttemptStatus,
+    Status,
+    _code_matches,
+    _end,
+    _lock,
+    _new_code,
+    _schedule_step,
+    plan_for,
+)
+from challenges.errors import (
+    ConcurrentRequests,
+    MaxCheckAttemptsReached,
+    MaxSendAttemptsReached,
+)
+from challenges.models import (
+    LIFETIME_SECONDS,
+    MAX_CHECK_ATTEMPTS,
+    MAX_SEND_ATTEMPTS,
+    DeliveryAttempt,
+    Verification,
+)
+from services.models import Service
+from verify_platform.lib import crypto
+from verify_platform.lib.errors import InvalidParameter, NotFound
+
+
+def _expire_stale(*, service: Service, to: str, now: datetime) -> None:
+    stale = (
+        Verification.objects.select_for_update()
+        .select_related("service")
+        .filter(service=service, to=to, status=Status.PENDING, expires_at__lte=now)
+    )
+    for verification in stale:
+        _end(verification, Status.EXPIRED, now)
+
+
+def _create(
+    *,
+    service: Service,
+    to: str,
+    plan: list[dict[str, Any]],
+    now: datetime,
+    custom_code: str | None,
+    **fields: Any,
+) -> Verification:
+    code = custom_code or _new_code(service.code_length)
+    salt = secrets.token_hex(16)
+    verification = Verification.objects.create(
+        service=service,
+        to=to,
+        channel=plan[0]["channel"],
+        plan=plan,
+        code_hash=crypto.keyed_hash(code, salt=salt),
+        code_salt=salt,
+        code_sealed=crypto.encrypt(code),
+        code_length=len(code),
+        custom_code=custom_code is not None,
+        expires_at=now + timedelta(seconds=LIFETIME_SECONDS),
+        **fields,
+    )
+    verification.service = service
+    _schedule_step(verification, send_number=1, step=0, due_at=now)
+    return verification
+
+
+def _resend(verification: Verification, plan: list[dict[str, Any]], now: datetime) -> None:
+    """Same verification, same code, one more send; counters are never reset (N-06)."""
+    won = Verification.objects.filter(
+        pk=verification.pk, status=Status.PENDING, send_count__lt=MAX_SEND_ATTEMPTS
+    ).update(
+        send_count=F("send_count") + 1, plan=plan, channel=plan[0]["channel"], date_updated=now
+    )
+    if not won:
+        retry_after = max(1, int((verification.expires_at - now).total_seconds()))
+        raise MaxSendAttemptsReached(retry_after=retry_after)
+    verification.refresh_from_db()
+    # The earlier send's fallback timers are superseded by this send's plan; what the user
+    # asked for (step 0 of every send) still goes out.
+    DeliveryAttempt.objects.filter(
+        verification_id=verification.pk, status=AttemptStatus.SCHEDULED, step__gt=0
+    ).update(status=AttemptStatus.CANCELED, date_updated=now)
+    _schedule_step(verification, send_number=verification.send_count, step=0, due_at=now)
+
+
+def verification_start(
+    *,
+    service: Service,
+    to: str,
+    channel: str,
+    locale: str = "en",
+    custom_friendly_name: str | None = None,
+    app_hash: str | None = None,
+    custom_code: str | None = None,
+    amount: str | None = None,
+    payee: str | None = None,
+    now: datetime | None = None,
+) -> Verification:
+    """Create a verification for `to`, or resend the pending one (same SID, same code).
+
+    Concurrent starts for one destination collide on the partial unique index; the losers
+    retry as resends of the winner's verification.
+    """
+    plan = plan_for(service=service, channel=channel, to=to)
+    with transaction.atomic():
+        now = current_time(now)
+        _expire_stale(service=service, to=to, now=now)
+        # Out of checks: no fresh code (and five fresh guesses) for this destination until
+        # the exhausted verification's lifetime is over, as on Twilio (error 60202).
+        locked_until = (
+            Verification.objects.filter(
+                service=service,
+                to=to,
+                status=Status.MAX_ATTEMPTS_REACHED,
+                expires_at__gt=now,
+            )
+            .order_by("-expires_at")
+            .values_list("expires_at", flat=True)
+            .first()
+        )
+        if locked_until is not None:
+            retry_after = max(1, int((locked_until - now).total_seconds()))
+            raise MaxCheckAttemptsReached(retry_after=retry_after)
+        for _ in range(3):
+            existing = (
+                Verification.objects.select_for_update()
+                .filter(service=service, to=to, status=Status.PENDING)
+                .first()
+            )
+            if existing is not None:
+                existing.service = service
+                _resend(existing, plan, now)
+                return existing
+            try:
+                with transaction.atomic():
+                    return _create(
+                        service=service,
+                        to=to,
+                        plan=plan,
+                        now=now,
+                        custom_code=custom_code,
+                        locale=locale,
+                        custom_friendly_name=custom_friendly_name,
+                        app_hash=app_hash,
+                        amount=amount,
+                        payee=payee,
+                    )
+            except IntegrityError:
+                continue  # another request created it first: resend that one
+    raise ConcurrentRequests()
+
+
+def verification_resend(*, verification: Verification, now: datetime | None = None) -> bool:
+    """Send the pending verification's code again with its current plan (admin action)."""
+    with transaction.atomic():
+        now = current_time(now)
+        locked = _lock(verification.pk)
+        if locked is None or locked.status != Status.PENDING or locked.expires_at <= now:
+            return False
+        _resend(locked, locked.plan, now)
+        return True
+
+
+def _terminal_update(
+    *, verification: Verification, target: str, now: datetime | None
+) -> Verification:
+    expired = False
+    with transaction.atomic():
+        now = current_time(now)
+        locked = _lock(verification.pk)
+        if locked is None or locked.status != Status.PENDING:
+            raise NotFound()
+        if locked.expires_at <= now:
+            expired = _end(locked, Status.EXPIRED, now)
+        elif not _end(locked, target, now, extra_filter={"expires_at__gt": now}):
+            raise NotFound()
+        locked.refresh_from_db()
+    if expired:
+        raise NotFound()
+    return locked
+
+
+def verification_cancel(*, verification: Verification, now: datetime | None = None) -> Verification:
+    return _terminal_update(verification=verification, target=Status.CANCELED, now=now)
+
+
+def verification_approve(
+    *, verification: Verification, now: datetime | None = None
+) -> Verification:
+    """`Status=approved` on update: for custom-code flows checked outside the platform."""
+    return _terminal_update(verification=verification, target=Status.APPROVED, now=now)
+
+
+def verification_check(
+    *, verification: Verification, code: str, now: datetime | None = None
+) -> Verification:
+    """One check of `code`. A wrong code counts; the fifth ends the verification. Of any
+    number of concurrent correct checks exactly one approves; the rest find it ended."""
+    ended_by_expiry = False
+    with transaction.atomic():
+        now = current_time(now)
+        locked = _lock(verification.pk)
+        if locked is None:
+            raise NotFound()
+        if locked.status == Status.MAX_ATTEMPTS_REACHED:
+            raise MaxCheckAttemptsReached()
+        if locked.status != Status.PENDING:
+            raise NotFound()
+        if len(code) != locked.code_length:
+            raise InvalidParameter("Code", f"must be {locked.code_length} digits")
+        if locked.expires_at <= now:
+            ended_by_expiry = _end(locked, Status.EXPIRED, now)
+        elif _code_matches(locked, code):
+            if not _end(
+                locked,
+                Status.APPROVED,
+                now,
+                extra_filter={"expires_at__gt": now, "check_attempts__lt": MAX_CHECK_ATTEMPTS},
+            ):
+                raise NotFound()
+        else:
+            Verification.objects.filter(
+                pk=locked.pk, status=Status.PENDING, check_attempts__lt=MAX_CHECK_ATTEMPTS
+            ).update(check_attempts=F("check_attempts") + 1, date_updated=now)
+            locked.refresh_from_db(fields=["check_attempts"])
+            if locked.check_attempts >= MAX_CHECK_ATTEMPTS:
+                _end(locked, Status.MAX_ATTEMPTS_REACHED, now)
+        locked.refresh_from_db()
+    if ended_by_expiry:
+        raise NotFound()
+    return locked
+
+
+def verification_expire_due(*, now: datetime | None = None, limit: int = 500) -> int:
+    """The expiry sweeper: end every pending verification whose time is up."""
+    with transaction.atomic():
+        now = current_time(now)
+        due = list(
+            Verification.objects.select_for_update(skip_locked=True)
+            .select_related("service")
+            .filter(status=Status.PENDING, expires_at__lte=now)
+            .order_by("expires_at")[:limit]
+        )
+        return sum(_end(v, Status.EXPIRED, now) for v in due)
