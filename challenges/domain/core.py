@@ -4,6 +4,10 @@ and the one terminal transition of a verification.
 Every transaction that changes a verification or its attempts first locks the verification
 row (`_lock`), so a check, a cancel, a provider callback and a worker recording a send are
 serialised per verification; status changes are compare-and-set on top of that.
+
+Phone-factor challenges are meant to reuse this engine: their model inherits `OtpSession`
+(code store, counters, plan, expiry), `DeliveryAttempt` gains a second, nullable owner, and
+`_lock`/`_end`/`_schedule_step` take the owner instead of a `Verification`.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ logger = logging.getLogger("challenges.delivery")
 
 Status = Verification.Status
 AttemptStatus = DeliveryAttempt.Status
+KNOWN_CHANNELS = (*PHONE_CHANNELS, "email")
+MAX_STEP_TIMEOUT = 600
 
 
 # --- the code store -------------------------------------------------------------------------
@@ -49,6 +55,19 @@ def _code_matches(verification: Verification, code: str) -> bool:
 # --- plans ----------------------------------------------------------------------------------
 
 
+def _stored_plan(service: Service) -> list[dict[str, Any]]:
+    """The service's plan as written; the API validates it, but the admin edits the JSON
+    directly, so a malformed step is skipped here rather than failing a send."""
+    steps = []
+    for step in service.fallback if isinstance(service.fallback, list) else []:
+        if not isinstance(step, dict) or step.get("channel") not in KNOWN_CHANNELS:
+            continue
+        timeout = step.get("timeout")
+        valid = type(timeout) is int and 1 <= timeout <= MAX_STEP_TIMEOUT
+        steps.append({"channel": step["channel"], **({"timeout": timeout} if valid else {})})
+    return steps
+
+
 def plan_for(*, service: Service, channel: str, to: str) -> list[dict[str, Any]]:
     """The channel steps of one send. An explicit channel is one step; `auto` follows the
     service's fallback plan (plain sms without one), minus the steps this destination cannot
@@ -56,18 +75,18 @@ def plan_for(*, service: Service, channel: str, to: str) -> list[dict[str, Any]]
     if channel != "auto":
         return [{"channel": channel}]
     configured = set(registry.configured_channels())
+    stored = _stored_plan(service)
     if "@" in to:
-        steps = [s for s in service.fallback or [] if s["channel"] == "email"]
-        steps = steps or [{"channel": "email"}]
+        steps = [s for s in stored if s["channel"] == "email"] or [{"channel": "email"}]
     else:
         landline = is_landline(to)
         steps = [
             s
-            for s in service.fallback or []
+            for s in stored
             if s["channel"] in PHONE_CHANNELS and not (landline and s["channel"] in TEXT_CHANNELS)
         ]
         steps = steps or [{"channel": "call" if landline else "sms"}]
-    steps = [dict(s) for s in steps if s["channel"] in configured]
+    steps = [s for s in steps if s["channel"] in configured]
     if not steps:
         raise InvalidParameter("Channel", "no enabled channel can reach this destination")
     return steps

@@ -406,3 +406,19 @@ def test_nothing_is_queued_for_a_rolled_back_create(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         start(service)
     assert len(callbacks) == 1 and len(queued) == 1
+
+
+def test_a_malformed_plan_from_the_admin_degrades_instead_of_failing(service):
+    service.fallback = [
+        "sms",
+        {"channel": "pigeon", "timeout": 5},
+        {"channel": "whatsapp", "timeout": "soon"},
+        {"timeout": 5},
+        {"channel": "call"},
+    ]
+    service.save(update_fields=["fallback"])
+    plan = domain.plan_for(service=service, channel="auto", to=MOBILE)
+    assert plan == [{"channel": "whatsapp"}, {"channel": "call"}]
+    verification = start(service, channel="auto")
+    assert run_due(T0) == ["sent"]
+    assert attempts(verification)[1][1:] == (1, "call", "scheduled")
