@@ -170,6 +170,9 @@ SPECTACULAR_SETTINGS = {
     },
     "SECURITY": [{"basicAuth": []}],
     "AUTHENTICATION_WHITELIST": [],
+    "ENUM_NAME_OVERRIDES": {
+        "PasskeyPreferenceEnum": "services.api.serializers.PASSKEY_PREFERENCES",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------
