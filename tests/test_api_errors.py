@@ -23,7 +23,7 @@ def test_bad_credentials_all_answer_the_same_401(tenant, service):
     domain.api_key_revoke(api_key=revoked)
     suspended, suspended_token = domain.account_create(friendly_name="Suspended")
     domain.account_set_status(account=suspended, status="suspended")
-    other, _ = domain.api_key_create(account=suspended)
+    suspended_key, suspended_secret = domain.api_key_create(account=suspended)
 
     headers = {
         "no header": None,
@@ -33,6 +33,7 @@ def test_bad_credentials_all_answer_the_same_401(tenant, service):
         "revoked key": _basic(revoked.sid, revoked_secret),
         "key with account token": _basic(key.sid, tenant.auth_token),
         "suspended account": _basic(suspended.sid, suspended_token),
+        "key of a suspended account": _basic(suspended_key.sid, suspended_secret),
         "not a sid": _basic("someone", "secret"),
         "no colon": "Basic " + base64.b64encode(b"nocolon").decode(),
         "not base64": "Basic !!!",
