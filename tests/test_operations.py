@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 
@@ -112,7 +113,7 @@ def test_sids_are_random_not_sequential(api):
     sids = [form(api, "/v2/Services", {"FriendlyName": f"s{i}"}).json()["sid"] for i in range(5)]
     numbers = [int(s[2:], 16) for s in sids]
     assert len(set(sids)) == 5
-    assert all(abs(b - a) > 2**64 for a, b in zip(numbers, numbers[1:], strict=False))
+    assert all(abs(b - a) > 2**64 for a, b in itertools.pairwise(numbers))
 
 
 def test_deploy_checks_refuse_development_defaults(settings):
