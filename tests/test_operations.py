@@ -133,3 +133,39 @@ def test_deploy_checks_refuse_development_defaults(settings):
 def test_schema_generates_without_warnings(tmp_path):
     call_command("spectacular", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
     assert (tmp_path / "schema.yaml").read_text().startswith("openapi: 3")
+
+
+def test_bootstrap_demo_creates_once_and_prints_credentials(tmp_path, capsys):
+    creds = tmp_path / "demo.json"
+    call_command("bootstrap_demo", "--credentials-file", str(creds))
+    first = capsys.readouterr().out
+    data = json.loads(creds.read_text())
+    assert oct(creds.stat().st_mode & 0o777) == "0o600"
+    for value in (
+        data["account_sid"],
+        data["auth_token"],
+        data["service_sid"],
+        data["operator_password"],
+        "http://127.0.0.1:8000",
+    ):
+        assert value in first
+    assert account_authenticate(username=data["account_sid"], password=data["auth_token"])
+
+    call_command("bootstrap_demo", "--credentials-file", str(creds))
+    assert data["auth_token"] in capsys.readouterr().out
+    assert Account.objects.filter(friendly_name="Demo").count() == 1
+
+
+def test_env_example_documents_every_variable_the_settings_read():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    source = (root / "verify_platform" / "settings.py").read_text()
+    read = set(re.findall(r"env(?:\.\w+)?\(\s*\"([A-Z][A-Z0-9_]+)\"", source))
+    documented = set(
+        re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (root / ".env.example").read_text(), re.M)
+    )
+    assert read, "the pattern found no variables: the test would prove nothing"
+    missing = read - documented
+    assert not missing, f".env.example lacks {sorted(missing)}"
