@@ -53,9 +53,7 @@ TEXTS: dict[str, Texts] = {
         code="Votre code de vérification {service} est : {code}",
         lifetime="Il expire dans {minutes} minutes.",
         lifetime_one="Il expire dans 1 minute.",
-        warning=(
-            "Ne partagez ce code avec personne ; nos employés ne vous le demanderont jamais."
-        ),
+        warning=("Ne partagez ce code avec personne ; nos employés ne vous le demanderont jamais."),
         subject="Votre code de vérification {service}",
         voice_intro="Votre code de vérification {service} est :",
         voice_repeat="Je répète, votre code est :",
@@ -80,9 +78,7 @@ TEXTS: dict[str, Texts] = {
         code="Seu código de verificação {service} é: {code}",
         lifetime="Ele expira em {minutes} minutos.",
         lifetime_one="Ele expira em 1 minuto.",
-        warning=(
-            "Não compartilhe este código com ninguém; nossos funcionários nunca vão pedi-lo."
-        ),
+        warning=("Não compartilhe este código com ninguém; nossos funcionários nunca vão pedi-lo."),
         subject="Seu código de verificação {service}",
         voice_intro="Seu código de verificação {service} é:",
         voice_repeat="Repetindo, seu código é:",

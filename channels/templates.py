@@ -104,7 +104,7 @@ def render_email(message: OutboundMessage) -> RenderedMessage:
 
 
 def _spoken_digits(code: str) -> str:
-    """"1, 2, 3": commas make text-to-speech read each digit, not "one hundred twenty-three"."""
+    """ "1, 2, 3": commas make text-to-speech read each digit, not "one hundred twenty-three"."""
     return ", ".join(ch for ch in clean(code) if not ch.isspace()) + "."
 
 
@@ -145,9 +145,7 @@ def render(message: OutboundMessage) -> RenderedMessage:
     """Everything an adapter may need for `message.channel`."""
     channel = message.channel
     if channel == Channel.CALL:
-        return RenderedMessage(
-            body=render_voice_text(message), twiml=render_voice_twiml(message)
-        )
+        return RenderedMessage(body=render_voice_text(message), twiml=render_voice_twiml(message))
     if channel == Channel.EMAIL:
         return render_email(message)
     if channel == Channel.SMS:
