@@ -9,7 +9,6 @@ temporary.
 from __future__ import annotations
 
 import smtplib
-import socket
 from typing import Any
 
 from django.conf import settings
@@ -83,7 +82,7 @@ class EmailAdapter(BaseChannelAdapter):
             raise ChannelOutcomeUnknownError(str(exc)) from exc
         except (BadHeaderError, ValueError, UnicodeError) as exc:
             raise ChannelPermanentError(f"message refused: {exc}") from exc
-        except (TimeoutError, socket.timeout) as exc:
+        except TimeoutError as exc:
             raise ChannelOutcomeUnknownError(f"mail server timed out: {exc}") from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise ChannelTemporaryError(f"mail server unavailable: {exc}") from exc

@@ -112,12 +112,12 @@ class TwilioAdapter(BaseChannelAdapter):
         self.messaging_service_sid = text(
             "messaging_service_sid", _MESSAGING_SERVICE_RE, "a Messaging Service SID (MG...)"
         )
-        if not (self.from_number or self.call_from or self.whatsapp_from):
-            if not self.messaging_service_sid:
-                raise ImproperlyConfigured(
-                    "twilio channel adapter needs a sender: from_number, call_from, "
-                    "whatsapp_from or messaging_service_sid"
-                )
+        senders = (self.from_number, self.call_from, self.whatsapp_from, self.messaging_service_sid)
+        if not any(senders):
+            raise ImproperlyConfigured(
+                "twilio channel adapter needs a sender: from_number, call_from, "
+                "whatsapp_from or messaging_service_sid"
+            )
         self.base_url = text("base_url", None)
         if self.base_url is not None:
             parts = urlsplit(self.base_url)
