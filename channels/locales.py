@@ -131,17 +131,20 @@ SAY_LANGUAGES = frozenset(
     }
 )
 
-_LOCALE_RE = re.compile(r"^([A-Za-z]{2,3})(?:[-_]([A-Za-z0-9]{2,8}))*$")
+_LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}$")
+_REGION_RE = re.compile(r"^[A-Za-z]{2}$")
 
 
 def _parts(locale: object) -> tuple[str, str | None]:
-    """(language, region) of a BCP 47-ish tag, or the default for anything unparsable."""
-    if not isinstance(locale, str) or not _LOCALE_RE.match(locale.strip()):
+    """(language, region) of a BCP 47-ish tag (`pt-BR`, `pt_br`, `it-IT-x-private`); the
+    default language for anything else. Only the first two subtags matter here."""
+    if not isinstance(locale, str):
         return DEFAULT_LANGUAGE, None
-    pieces = re.split(r"[-_]", locale.strip())
-    language = pieces[0].lower()
-    region = next((p.upper() for p in pieces[1:] if len(p) == 2 and p.isalpha()), None)
-    return language, region
+    pieces = re.split(r"[-_]", locale.strip()[:35])
+    if not _LANGUAGE_RE.match(pieces[0]):
+        return DEFAULT_LANGUAGE, None
+    region = pieces[1].upper() if len(pieces) > 1 and _REGION_RE.match(pieces[1]) else None
+    return pieces[0].lower(), region
 
 
 def resolve_language(locale: object) -> str:
