@@ -259,3 +259,43 @@ def test_alphanumeric_sender_cannot_place_calls():
         )
         is None
     )
+
+
+# -- through the registry, from several threads ------------------------------------------------
+
+
+def test_registry_builds_the_twilio_adapter_from_settings(settings, fake_twilio, twilio_options):
+    from channels.registry import get_adapter
+
+    settings.VERIFY_CHANNELS = {"call": {"BACKEND": "twilio", "OPTIONS": twilio_options}}
+    adapter = get_adapter("call")
+    assert get_adapter("call") is adapter  # built once
+    adapter.send(message(channel="call"))
+    assert [r.resource for r in fake_twilio.requests] == ["Calls"]
+
+
+def test_concurrent_sends_each_reach_the_provider_once(fake_twilio, twilio_options):
+    import threading
+
+    adapter = TwilioAdapter(**twilio_options)
+    barrier = threading.Barrier(6)
+    results: list = []
+    failures: list = []
+
+    def send(n: int) -> None:
+        try:
+            barrier.wait(timeout=5)
+            results.append(adapter.send(message(attempt_sid=f"VL{n:032x}", code=f"{n:06d}")))
+        except Exception as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert failures == []
+    assert len({r.provider_message_id for r in results}) == 6
+    bodies = sorted(r.value("Body") for r in fake_twilio.requests)
+    assert len(bodies) == 6
+    assert all(f"{n:06d}" in body for n, body in enumerate(bodies))
