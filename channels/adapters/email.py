@@ -19,6 +19,7 @@ from django.core.validators import validate_email
 
 from channels.base import (
     BaseChannelAdapter,
+    Channel,
     ChannelOutcomeUnknownError,
     ChannelPermanentError,
     ChannelTemporaryError,
@@ -48,7 +49,14 @@ class EmailAdapter(BaseChannelAdapter):
         self.timeout = _positive_number(options.get("timeout"), DEFAULT_TIMEOUT, "timeout")
         self.html = bool(options.get("html", True))
 
+    def channel_problem(self, channel: str) -> str | None:
+        """Read by the system check: this adapter serves the email channel only."""
+        return None if channel == Channel.EMAIL else f"the email adapter does not send {channel!r}"
+
     def send(self, message: OutboundMessage) -> SendResult:
+        problem = self.channel_problem(message.channel)
+        if problem:
+            raise ChannelPermanentError(problem)
         try:
             validate_email(message.to)
         except ValidationError as exc:

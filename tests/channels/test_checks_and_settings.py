@@ -60,6 +60,7 @@ def test_a_good_configuration_passes(settings):
         ({"sms": {"BACKEND": "console", "OPTIONS": []}}, "verify_channels.E001"),
         ({"whatsapp": TWILIO}, "verify_channels.W003"),  # twilio without a WhatsApp sender
         ({"email": TWILIO}, "verify_channels.W003"),  # twilio cannot send email
+        ({"sms": {"BACKEND": "email", "OPTIONS": {}}}, "verify_channels.W003"),
     ],
 )
 def test_bad_configurations_are_reported(settings, channels, expected):

@@ -138,6 +138,9 @@ def test_errors_are_one_of_the_two_contract_errors(kind, tmp_path, request, sett
     if kind == "email":
         with pytest.raises(ChannelPermanentError):
             case.adapter.send(message(channel="email", to="+14155550100"))
+        with pytest.raises(ChannelPermanentError):  # an address is not enough
+            case.adapter.send(message(channel="sms", to="user@example.com"))
+        assert mail.outbox == []
     if kind == "locmem":
         locmem.script_failures("sms", [ChannelTemporaryError("boom")])
         with pytest.raises(ChannelTemporaryError):
