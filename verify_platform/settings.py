@@ -149,6 +149,7 @@ VERIFY_TWILIO_OPTIONS = {
     "call_from": env.str("TWILIO_CALL_FROM", default=""),
     "whatsapp_from": env.str("TWILIO_WHATSAPP_FROM", default=""),
     "messaging_service_sid": env.str("TWILIO_MESSAGING_SERVICE_SID", default=""),
+    "whatsapp_content_sid": env.str("TWILIO_WHATSAPP_CONTENT_SID", default=""),
     "base_url": env.str("TWILIO_API_BASE_URL", default=""),
     "timeout": env.float("TWILIO_TIMEOUT", default=10.0),
 }

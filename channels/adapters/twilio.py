@@ -12,6 +12,7 @@ permanent, 429, 5xx, timeouts and connection failures are temporary.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import threading
@@ -45,6 +46,7 @@ WHATSAPP_PREFIX = "whatsapp:"
 _ACCOUNT_SID_RE = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _API_KEY_RE = re.compile(r"^SK[0-9a-fA-F]{32}$")
 _MESSAGING_SERVICE_RE = re.compile(r"^MG[0-9a-fA-F]{32}$")
+_CONTENT_SID_RE = re.compile(r"^HX[0-9a-fA-F]{32}$")
 _E164_RE = re.compile(r"^\+[1-9][0-9]{1,14}$")
 _SHORT_CODE_RE = re.compile(r"^[0-9]{3,8}$")
 # Alphanumeric sender IDs: up to 11 letters, digits and spaces, at least one letter.
@@ -63,6 +65,7 @@ class TwilioAdapter(BaseChannelAdapter):
             "call_from",
             "whatsapp_from",
             "messaging_service_sid",
+            "whatsapp_content_sid",
             "base_url",
             "timeout",
         }
@@ -111,6 +114,11 @@ class TwilioAdapter(BaseChannelAdapter):
         self.whatsapp_from = whatsapp_from
         self.messaging_service_sid = text(
             "messaging_service_sid", _MESSAGING_SERVICE_RE, "a Messaging Service SID (MG...)"
+        )
+        # WhatsApp only lets a business start a conversation with an approved template; an
+        # authentication template's single variable {{1}} is the code.
+        self.whatsapp_content_sid = text(
+            "whatsapp_content_sid", _CONTENT_SID_RE, "a Content template SID (HX...)"
         )
         senders = (self.from_number, self.call_from, self.whatsapp_from, self.messaging_service_sid)
         if not any(senders):
@@ -200,9 +208,13 @@ class TwilioAdapter(BaseChannelAdapter):
                 return SendResult(status=status, provider_message_id=call.sid, detail=_detail(raw))
             kwargs: dict[str, Any] = {
                 "to": _address(message.channel, message.to),
-                "body": rendered.body,
                 "status_callback": callback,
             }
+            if message.channel == Channel.WHATSAPP and self.whatsapp_content_sid:
+                kwargs["content_sid"] = self.whatsapp_content_sid
+                kwargs["content_variables"] = json.dumps({"1": message.code})
+            else:
+                kwargs["body"] = rendered.body
             sender = self.whatsapp_from if message.channel == Channel.WHATSAPP else None
             sender = sender or (self.from_number if message.channel == Channel.SMS else None)
             if sender:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import xml.etree.ElementTree as ET
 
@@ -63,6 +64,21 @@ def test_whatsapp_uses_prefixed_addresses(fake_twilio, twilio_options):
     (request,) = fake_twilio.requests
     assert request.value("To") == "whatsapp:+14155550100"
     assert request.value("From") == f"whatsapp:{WHATSAPP_FROM}"
+
+
+def test_whatsapp_with_an_approved_content_template(fake_twilio, twilio_options):
+    content_sid = "HX" + "e7" * 16
+    TwilioAdapter(**{**twilio_options, "whatsapp_content_sid": content_sid}).send(
+        message(channel="whatsapp", code="246810")
+    )
+    TwilioAdapter(**{**twilio_options, "whatsapp_content_sid": content_sid}).send(message())
+
+    whatsapp, sms = fake_twilio.requests
+    assert whatsapp.value("ContentSid") == content_sid
+    assert json.loads(whatsapp.value("ContentVariables")) == {"1": "246810"}
+    assert whatsapp.value("Body") is None
+    assert sms.value("ContentSid") is None  # templates are WhatsApp's rule, not SMS's
+    assert "123456" in sms.value("Body")
 
 
 def test_call_goes_through_the_calls_api_with_twiml(fake_twilio, twilio_options):
@@ -219,6 +235,7 @@ GOOD = {"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN, "from_number": FRO
         {**GOOD, "from_number": "not a valid sender id"},
         {**GOOD, "whatsapp_from": "whatsapp:12345"},
         {**GOOD, "messaging_service_sid": "MGshort"},
+        {**GOOD, "whatsapp_content_sid": "HXshort"},
         {**GOOD, "call_from": "Acme"},
         {**GOOD, "base_url": "ftp://example.com"},
         {**GOOD, "base_url": "http://"},
