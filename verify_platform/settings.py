@@ -140,6 +140,9 @@ VERIFY_STATUS_CALLBACK_BASE_URL = env.str("VERIFY_STATUS_CALLBACK_BASE_URL", def
 # error_code=); unset: callbacks are verified, acknowledged and ignored.
 VERIFY_DELIVERY_STATUS_HANDLER = env.str("VERIFY_DELIVERY_STATUS_HANDLER", default="") or None
 VERIFY_EMAIL_FROM = env.str("VERIFY_EMAIL_FROM", default="")
+# How mail leaves (the email channel): smtp+tls://user:pass@host:587 and friends.
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)  # django-environ's documented way to set EMAIL_* at once
 VERIFY_TWILIO_OPTIONS = {
     "account_sid": env.str("TWILIO_ACCOUNT_SID", default=""),
     "auth_token": env.str("TWILIO_AUTH_TOKEN", default=""),
