@@ -47,3 +47,6 @@ format: $(VENV)/.dev-installed
 
 clean:
 	rm -rf var staticfiles .pytest_cache .ruff_cache
+
+bench: $(VENV)/.dev-installed
+	$(BIN)/python bench/run.py $(BENCH_ARGS)

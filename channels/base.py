@@ -65,7 +65,16 @@ class ChannelError(Exception):
 
 
 class ChannelTemporaryError(ChannelError):
-    """The provider may accept the same message later: network error, timeout, 5xx, 429."""
+    """The provider may accept the same message later: network error, timeout, 5xx, 429.
+
+    `retry_after` (seconds) is the provider's own hint (a 429's Retry-After), when it gave
+    one; the engine's backoff should not retry sooner."""
+
+    def __init__(
+        self, message: str, *, code: str | int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
 
 
 class ChannelPermanentError(ChannelError):
@@ -89,3 +98,10 @@ class BaseChannelAdapter:
 
     def send(self, message: OutboundMessage) -> SendResult:
         raise NotImplementedError
+
+
+class ChannelOutcomeUnknownError(ChannelTemporaryError):
+    """The request may have reached the provider (read timeout, connection dropped after the
+    request was sent, unreadable success answer). Retrying may deliver the code twice, so the
+    engine should prefer waiting for a status callback, and must record that a message may
+    already be on its way."""

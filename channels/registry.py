@@ -49,5 +49,6 @@ def configured_channels() -> list[str]:
 
 @receiver(setting_changed)
 def _reset(*, setting: str, **kwargs) -> None:
-    if setting in ("VERIFY_CHANNELS",):
+    # Adapters read these at construction (filebased folder, email sender).
+    if setting in ("VERIFY_CHANNELS", "VERIFY_FILEBASED_DIR", "DEFAULT_FROM_EMAIL"):
         get_adapter.cache_clear()

@@ -126,17 +126,60 @@ VERIFY_ENCRYPTION_KEYS = env.list("VERIFY_ENCRYPTION_KEYS", default=[DEV_ENCRYPT
 # The server-side key of the HMAC under which one-time and recovery codes are stored.
 VERIFY_CODE_PEPPER = env.str("VERIFY_CODE_PEPPER", default=DEV_CODE_PEPPER)
 
-# --- Channels -------------------------------------------------------------------------------
-# One adapter for every channel from VERIFY_CHANNEL_ADAPTER; VERIFY_CHANNELS may be replaced
-# per channel (same shape as Django's STORAGES).
+# --- Channels (channels app) ----------------------------------------------------------------
+# Shaped like Django's STORAGES: VERIFY_CHANNELS = {channel: {"BACKEND": ..., "OPTIONS": ...}}.
+# VERIFY_CHANNEL_ADAPTER (console, locmem, filebased, email, twilio or a dotted path) serves
+# every channel; VERIFY_CHANNEL_SMS / _WHATSAPP / _CALL / _EMAIL override one channel. Twilio
+# cannot send email, so with VERIFY_CHANNEL_ADAPTER=twilio the email channel uses Django mail.
 VERIFY_CHANNEL_ADAPTER = env.str("VERIFY_CHANNEL_ADAPTER", default="console")
-VERIFY_CHANNELS = {
-    channel: {"BACKEND": VERIFY_CHANNEL_ADAPTER, "OPTIONS": {}}
-    for channel in ("sms", "whatsapp", "call", "email")
+VERIFY_FILEBASED_DIR = env.str("VERIFY_FILEBASED_DIR", default=str(VAR_DIR / "outbox"))
+# Public origin providers reach us on (e.g. https://verify.example.com); with it the engine
+# asks for delivery callbacks at <base>/channels/twilio/status?attempt=<sid>. Empty: none.
+VERIFY_STATUS_CALLBACK_BASE_URL = env.str("VERIFY_STATUS_CALLBACK_BASE_URL", default="") or None
+# Dotted path of the engine's callable taking (attempt_sid=, provider_message_id=, status=,
+# error_code=); unset: callbacks are verified, acknowledged and ignored.
+VERIFY_DELIVERY_STATUS_HANDLER = (
+    env.str("VERIFY_DELIVERY_STATUS_HANDLER", default="challenges.domain.delivery_status_record")
+    or None
+)
+VERIFY_EMAIL_FROM = env.str("VERIFY_EMAIL_FROM", default="")
+# How mail leaves (the email channel): smtp+tls://user:pass@host:587 and friends.
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)  # django-environ's documented way to set EMAIL_* at once
+VERIFY_TWILIO_OPTIONS = {
+    "account_sid": env.str("TWILIO_ACCOUNT_SID", default=""),
+    "auth_token": env.str("TWILIO_AUTH_TOKEN", default=""),
+    "api_key": env.str("TWILIO_API_KEY", default=""),
+    "api_secret": env.str("TWILIO_API_SECRET", default=""),
+    "from_number": env.str("TWILIO_FROM_NUMBER", default=""),
+    "call_from": env.str("TWILIO_CALL_FROM", default=""),
+    "whatsapp_from": env.str("TWILIO_WHATSAPP_FROM", default=""),
+    "messaging_service_sid": env.str("TWILIO_MESSAGING_SERVICE_SID", default=""),
+    "whatsapp_content_sid": env.str("TWILIO_WHATSAPP_CONTENT_SID", default=""),
+    "base_url": env.str("TWILIO_API_BASE_URL", default=""),
+    "timeout": env.float("TWILIO_TIMEOUT", default=10.0),
 }
-# Provider status callbacks (channels package) call this with attempt_sid, provider_message_id,
-# status and error_code.
-VERIFY_DELIVERY_STATUS_HANDLER = "challenges.domain.delivery_status_record"
+VERIFY_TWILIO_OPTIONS = {k: v for k, v in VERIFY_TWILIO_OPTIONS.items() if v not in ("", None)}
+
+
+def _channel_config(channel: str) -> dict:
+    backend = env.str(f"VERIFY_CHANNEL_{channel.upper()}", default="")
+    if not backend:
+        backend = VERIFY_CHANNEL_ADAPTER
+        if channel == "email" and backend == "twilio":
+            backend = "email"
+    options: dict = {}
+    if backend == "twilio":
+        options = dict(VERIFY_TWILIO_OPTIONS)
+    elif backend == "email" and VERIFY_EMAIL_FROM:
+        options = {"from_email": VERIFY_EMAIL_FROM}
+    return {"BACKEND": backend, "OPTIONS": options}
+
+
+VERIFY_CHANNELS = {
+    channel: _channel_config(channel) for channel in ("sms", "whatsapp", "call", "email")
+}
+# --- end of Channels ---------------------------------------------------------------------
 # How long a worker owns an attempt it is sending; after that the sweeper may take it over
 # (a worker killed mid-send). Longer than any adapter's timeout.
 VERIFY_DELIVERY_LEASE_SECONDS = env.int("VERIFY_DELIVERY_LEASE_SECONDS", default=60)
@@ -176,6 +219,9 @@ SPECTACULAR_SETTINGS = {
     },
     "SECURITY": [{"basicAuth": []}],
     "AUTHENTICATION_WHITELIST": [],
+    "ENUM_NAME_OVERRIDES": {
+        "PasskeyPreferenceEnum": "services.api.serializers.PASSKEY_PREFERENCES",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------

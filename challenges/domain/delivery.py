@@ -5,6 +5,7 @@ provider callbacks and the sweeper all move them by compare-and-set."""
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,11 +35,13 @@ from challenges.models import (
 )
 from channels import registry
 from channels.base import (
+    ChannelOutcomeUnknownError,
     ChannelPermanentError,
     ChannelTemporaryError,
     DeliveryStatus,
     OutboundMessage,
 )
+from channels.status import default_status_callback_url
 from verify_platform.lib import crypto
 from verify_platform.lib.transitions import compare_and_set
 
@@ -111,7 +114,7 @@ def _attempt_claim(*, attempt_sid: str, now: datetime | None) -> _Claim | None:
             lifetime_minutes=LIFETIME_SECONDS // 60,
             do_not_share_warning=service.do_not_share_warning_enabled,
             app_hash=verification.app_hash,
-            status_callback_url=getattr(settings, "VERIFY_STATUS_CALLBACK_URL", None),
+            status_callback_url=default_status_callback_url(attempt.sid),
         )
         return _Claim(attempt=attempt, message=message)
 
@@ -127,6 +130,17 @@ def delivery_attempt_send(*, attempt_sid: str, now: datetime | None = None) -> s
         adapter = registry.get_adapter(claim.attempt.channel)
         adapter_name = str(getattr(adapter, "name", type(adapter).__name__))[:64]
         result = adapter.send(claim.message)
+    except ChannelOutcomeUnknownError as exc:
+        # The provider may have the message: a blind retry could deliver the code twice, so
+        # count it as sent (with the doubt recorded) and let the next step's timer or a
+        # status callback decide.
+        return _attempt_record_sent(
+            attempt_sid=attempt_sid,
+            adapter=adapter_name,
+            provider_message_id=None,
+            now=now,
+            doubt=exc,
+        )
     except ChannelTemporaryError as exc:
         return _attempt_record_failure(
             attempt_sid=attempt_sid, adapter=adapter_name, error=exc, temporary=True, now=now
@@ -159,7 +173,12 @@ def _locked_attempt(attempt_sid: str) -> tuple[Verification, DeliveryAttempt] | 
 
 
 def _attempt_record_sent(
-    *, attempt_sid: str, adapter: str, provider_message_id: str | None, now: datetime | None
+    *,
+    attempt_sid: str,
+    adapter: str,
+    provider_message_id: str | None,
+    now: datetime | None,
+    doubt: Exception | None = None,
 ) -> str:
     """Step 3 (success): record the send and arm the next step's timer."""
     with transaction.atomic():
@@ -177,9 +196,12 @@ def _attempt_record_sent(
             provider_message_id=(provider_message_id or "")[:128] or None,
             date_sent=now,
             lease_expires_at=None,
-            error_code=None,
-            error_message=None,
             date_updated=now,
+            **(
+                _error_fields(doubt, prefix="outcome unknown: ")
+                if doubt
+                else {"error_code": None, "error_message": None}
+            ),
         )
         if not won:
             return "stale"  # a callback already decided, or the lease was taken over
@@ -203,11 +225,11 @@ def _attempt_record_sent(
         return "sent"
 
 
-def _error_fields(error: Exception) -> dict[str, Any]:
+def _error_fields(error: Exception, *, prefix: str = "") -> dict[str, Any]:
     code = getattr(error, "code", None)
     return {
         "error_code": str(code)[:32] if code is not None else None,
-        "error_message": (str(error) or type(error).__name__)[:255],
+        "error_message": (prefix + (str(error) or type(error).__name__))[:255],
     }
 
 
@@ -226,6 +248,9 @@ def _attempt_record_failure(
             return "stale"
         if temporary and verification.status == Status.PENDING:
             backoff = min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2 ** max(attempt.tries - 1, 0))
+            hint = getattr(error, "retry_after", None)
+            if isinstance(hint, int | float) and hint > backoff:
+                backoff = math.ceil(hint)  # never sooner than the provider asked
             retry_at = now + timedelta(seconds=backoff)
             if retry_at < attempt.deadline:
                 compare_and_set(

@@ -6,7 +6,7 @@ import sys
 import threading
 
 from channels.base import BaseChannelAdapter, DeliveryStatus, OutboundMessage, SendResult
-from channels.templates import render_text
+from channels.templates import render
 
 
 class ConsoleAdapter(BaseChannelAdapter):
@@ -16,7 +16,10 @@ class ConsoleAdapter(BaseChannelAdapter):
 
     def send(self, message: OutboundMessage) -> SendResult:
         stream = self.options.get("stream") or sys.stdout
-        text = render_text(message)
+        rendered = render(message)
+        text = rendered.body
+        if rendered.subject is not None:
+            text = f"Subject: {rendered.subject}\n{text}"
         with self._lock:
             stream.write(
                 f"--- {message.channel} to {message.to} (attempt {message.attempt_sid}) ---\n"

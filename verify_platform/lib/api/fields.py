@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 
+@extend_schema_field(OpenApiTypes.URI)
 class AbsoluteUrlField(serializers.Field):
     """An absolute URL on our host built from a path template and the instance's attributes.
 
@@ -21,6 +24,9 @@ class AbsoluteUrlField(serializers.Field):
         return self.context["request"].build_absolute_uri(self.template.format(o=instance))
 
 
+@extend_schema_field(
+    {"type": "object", "additionalProperties": {"type": "string", "format": "uri"}}
+)
 class LinksField(serializers.Field):
     """`links`: a dict of absolute URLs, each a path template over the instance."""
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from django.http import HttpRequest, JsonResponse
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -36,8 +38,26 @@ def not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
     return JsonResponse(error.as_dict(), status=error.status)
 
 
+_serializers = threading.local()
+
+
 def render(serializer_class, instance, request: Request) -> dict:
-    return serializer_class(instance, context={"request": request}).data
+    """Serialize with one serializer instance per class and thread.
+
+    A DRF serializer deep-copies its declared fields on first use, per instance; for the
+    nested output shapes here that copy costs more than the database read it renders. The
+    fields depend only on the class, so each thread keeps one instance and swaps in the
+    request (nested fields read the context from the root serializer).
+    """
+    cache = _serializers.__dict__.setdefault("by_class", {})
+    serializer = cache.get(serializer_class)
+    if serializer is None:
+        serializer = cache[serializer_class] = serializer_class()
+    serializer._context = {"request": request}
+    try:
+        return serializer.to_representation(instance)
+    finally:
+        serializer._context = {}
 
 
 def renderer(serializer_class, request: Request):

@@ -1,0 +1,131 @@
+"""An open-loop HTTP/1.1 load generator for latency at a fixed request rate.
+
+wrk measures saturation; this measures latency at a chosen rate without coordinated omission:
+request i is due at start + i/rate and its latency is counted from that moment, so a slow
+server that delays later requests is charged for the wait. Keep-alive connections from a
+fixed pool; bounded by both a request count and a deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    body: bytes = b""
+    content_type: str = "application/x-www-form-urlencoded"
+
+
+@dataclass
+class Outcome:
+    latencies_ms: list[float]
+    statuses: dict[int, int]
+    errors: int
+    sent: int
+    elapsed_s: float
+
+
+class _Connection:
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, req: Request, headers: dict[str, str]) -> int:
+        if self.writer is None or self.writer.is_closing():
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        lines = [f"{req.method} {req.path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
+        lines += [f"{k}: {v}" for k, v in headers.items()]
+        if req.body or req.method == "POST":
+            lines += [f"Content-Type: {req.content_type}", f"Content-Length: {len(req.body)}"]
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + req.body)
+        await self.writer.drain()
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionError("closed")
+        status = int(status_line.split()[1])
+        length, close = 0, False
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b"\n", b""):
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            name = name.strip().lower()
+            if name == "content-length":
+                length = int(value.strip())
+            elif name == "connection" and value.strip().lower() == "close":
+                close = True
+        if length:
+            await self.reader.readexactly(length)
+        if close:
+            self.writer.close()
+            self.writer = None
+        return status
+
+
+async def _run(
+    host: str,
+    port: int,
+    requests: list[Request],
+    headers: dict[str, str],
+    rate: float,
+    duration_s: float,
+    connections: int,
+) -> Outcome:
+    pool: asyncio.Queue[_Connection] = asyncio.Queue()
+    for _ in range(connections):
+        pool.put_nowait(_Connection(host, port))
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    errors = 0
+    total = max(1, int(rate * duration_s))
+
+    async def one(req: Request, due: float) -> None:
+        nonlocal errors
+        conn = await pool.get()
+        try:
+            status = await asyncio.wait_for(conn.request(req, headers), timeout=10)
+            statuses[status] = statuses.get(status, 0) + 1
+            latencies.append((time.perf_counter() - due) * 1000)
+        except (TimeoutError, OSError, ConnectionError, ValueError, IndexError):
+            errors += 1
+            conn.writer = None
+        finally:
+            pool.put_nowait(conn)
+
+    start = time.perf_counter()
+    tasks = []
+    for i in range(total):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)  # pacing the open loop, not synchronising a test
+        tasks.append(asyncio.create_task(one(requests[i % len(requests)], due)))
+    await asyncio.wait(tasks, timeout=duration_s + 15)
+    return Outcome(latencies, statuses, errors, total, time.perf_counter() - start)
+
+
+def run_at_rate(
+    host: str,
+    port: int,
+    requests: list[Request],
+    *,
+    headers: dict[str, str],
+    rate: float,
+    duration_s: float,
+    connections: int = 32,
+) -> Outcome:
+    return asyncio.run(_run(host, port, requests, headers, rate, duration_s, connections))
+
+
+def percentile(values: list[float], pct: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))
+    return ordered[index]

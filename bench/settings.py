@@ -1,0 +1,12 @@
+"""Settings for benchmark runs: production settings plus the baseline view's URL, quiet logs
+and a channel adapter that drops messages, so the figures measure the platform itself."""
+
+from verify_platform.settings import *  # noqa: F403
+
+ROOT_URLCONF = "bench.urls"
+LOG_LEVEL = "WARNING"
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+VERIFY_CHANNELS = {
+    channel: {"BACKEND": "bench.null_adapter.NullAdapter", "OPTIONS": {}}
+    for channel in ("sms", "whatsapp", "call", "email")
+}

@@ -1,0 +1,135 @@
+"""System checks: every configured adapter is built at start-up (so a wrong option fails
+`manage.py check`, the web server and the worker, not the first login), and `check --deploy`
+refuses adapters that do not deliver anything (console, locmem) in production."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import Error, Warning, register
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+
+from channels.base import Channel
+from channels.registry import get_adapter, resolve_backend
+from channels.status import get_delivery_status_handler
+
+TAG = "verify_channels"
+NON_DELIVERING = (
+    "channels.adapters.console.ConsoleAdapter",
+    "channels.adapters.locmem.LocmemAdapter",
+)
+
+
+def _config_errors(channel: str, config: Any) -> list[Error]:
+    if not isinstance(config, dict) or not isinstance(config.get("BACKEND"), str):
+        return [
+            Error(
+                f"VERIFY_CHANNELS[{channel!r}] must be a dict with a BACKEND string.",
+                id="verify_channels.E001",
+            )
+        ]
+    if not isinstance(config.get("OPTIONS", {}), dict):
+        return [
+            Error(
+                f"VERIFY_CHANNELS[{channel!r}]['OPTIONS'] must be a dict.",
+                id="verify_channels.E001",
+            )
+        ]
+    return []
+
+
+@register(TAG)
+def channel_adapters(app_configs: Any, **kwargs: Any) -> list[Error | Warning]:
+    channels = getattr(settings, "VERIFY_CHANNELS", None)
+    if not isinstance(channels, dict):
+        return [Error("VERIFY_CHANNELS must be a dict.", id="verify_channels.E001")]
+    problems: list[Error | Warning] = []
+    for channel in Channel:
+        if channel not in channels:
+            problems.append(
+                Warning(
+                    f"No adapter is configured for channel {channel.value!r}; verifications "
+                    "on it will fail.",
+                    id="verify_channels.W001",
+                )
+            )
+    for channel, config in channels.items():
+        found = _config_errors(channel, config)
+        if found:
+            problems += found
+            continue
+        try:
+            adapter = get_adapter(channel)
+        except Exception as exc:  # report, do not crash the check framework
+            problems.append(
+                Error(
+                    f"Channel {channel!r}: adapter {config['BACKEND']!r} cannot be built: {exc}",
+                    id="verify_channels.E002",
+                )
+            )
+            continue
+        channel_problem = getattr(adapter, "channel_problem", None)
+        problem = channel_problem(channel) if callable(channel_problem) else None
+        if problem:
+            # A warning, not an error: a deployment may leave a channel without a sender;
+            # sends on it then fail permanently and the fallback plan moves on.
+            problems.append(Warning(f"Channel {channel!r}: {problem}", id="verify_channels.W003"))
+        if (
+            adapter.name == "twilio"
+            and not getattr(adapter, "auth_token", None)
+            and getattr(settings, "VERIFY_STATUS_CALLBACK_BASE_URL", None)
+        ):
+            problems.append(
+                Warning(
+                    f"Channel {channel!r}: the twilio adapter has no auth_token, so its status "
+                    "callbacks cannot be verified and will be refused.",
+                    hint="Set TWILIO_AUTH_TOKEN even when sending with an API key.",
+                    id="verify_channels.W002",
+                )
+            )
+    try:
+        get_delivery_status_handler()
+    except ImproperlyConfigured as exc:
+        problems.append(Error(str(exc), id="verify_channels.E004"))
+    return problems
+
+
+def _backend_class(backend: str) -> type | None:
+    try:
+        return import_string(resolve_backend(backend))
+    except ImportError:
+        return None  # reported by channel_adapters
+
+
+@register(TAG, deploy=True)
+def production_adapters(app_configs: Any, **kwargs: Any) -> list[Error | Warning]:
+    channels = getattr(settings, "VERIFY_CHANNELS", None)
+    if not isinstance(channels, dict):
+        return []
+    refused = tuple(import_string(path) for path in NON_DELIVERING)
+    from channels.adapters.filebased import FileBasedAdapter
+
+    problems: list[Error | Warning] = []
+    for channel, config in channels.items():
+        if not isinstance(config, dict) or not isinstance(config.get("BACKEND"), str):
+            continue
+        cls = _backend_class(config["BACKEND"])
+        if isinstance(cls, type) and issubclass(cls, refused):
+            problems.append(
+                Error(
+                    f"Channel {channel!r} uses the {cls.__name__}, which delivers nothing.",
+                    hint="Set VERIFY_CHANNEL_ADAPTER (or VERIFY_CHANNEL_<CHANNEL>) to twilio, "
+                    "email or your own adapter.",
+                    id="verify_channels.E010",
+                )
+            )
+        elif isinstance(cls, type) and issubclass(cls, FileBasedAdapter):
+            problems.append(
+                Warning(
+                    f"Channel {channel!r} writes codes to files instead of delivering them.",
+                    id="verify_channels.W010",
+                )
+            )
+    return problems

@@ -1,0 +1,81 @@
+"""The operator console: credentials are shown once, on the page that created them."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from services import domain
+from services.models import Account, ApiKey
+from services.queries import account_authenticate
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def operator(admin_client):
+    return admin_client
+
+
+def test_add_account_shows_token_once(operator):
+    response = operator.post("/admin/services/account/add/", {"friendly_name": "Console Co"})
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    html = response.content.decode()
+    token = re.search(r'<code id="secret">([0-9a-f]{32})</code>', html).group(1)
+    account = Account.objects.get(friendly_name="Console Co")
+    assert account_authenticate(username=account.sid, password=token) == account
+
+    change = operator.get(f"/admin/services/account/{account.sid}/change/")
+    assert change.status_code == 200
+    assert token not in change.content.decode()
+    listing = operator.get("/admin/services/account/")
+    assert token not in listing.content.decode()
+
+
+def test_add_api_key_shows_secret_once_and_revoke_works(operator, tenant):
+    response = operator.post(
+        "/admin/services/apikey/add/", {"account": tenant.sid, "friendly_name": "deploy"}
+    )
+    html = response.content.decode()
+    secret = re.search(r'<code id="secret">([^<]+)</code>', html).group(1)
+    key = ApiKey.objects.get(friendly_name="deploy")
+    assert account_authenticate(username=key.sid, password=secret) == tenant.account
+    assert secret not in operator.get(f"/admin/services/apikey/{key.sid}/change/").content.decode()
+
+    operator.post(
+        "/admin/services/apikey/",
+        {"action": "revoke", "_selected_action": [key.sid]},
+    )
+    assert account_authenticate(username=key.sid, password=secret) is None
+
+
+def test_suspend_account_action(operator, tenant):
+    operator.post(
+        "/admin/services/account/", {"action": "suspend", "_selected_action": [tenant.sid]}
+    )
+    assert account_authenticate(username=tenant.sid, password=tenant.auth_token) is None
+
+
+def test_changelists_render_with_search(operator, tenant, service):
+    from entities.domain import entity_create
+
+    entity_create(service=service, identity="admin-user-1")
+    domain.event_record(
+        service=service, type="factor.created", resource_sid="YF" + "0" * 32, payload={}
+    )
+    for url in (
+        "/admin/services/account/?q=Tenant",
+        "/admin/services/apikey/",
+        "/admin/services/service/?q=Acme",
+        f"/admin/services/service/{service.sid}/change/",
+        "/admin/services/event/",
+        "/admin/entities/entity/?q=admin-user",
+    ):
+        response = operator.get(url)
+        assert response.status_code == 200, url
+    assert (
+        tenant.auth_token
+        not in operator.get(f"/admin/services/account/{tenant.sid}/change/").content.decode()
+    )
