@@ -202,6 +202,9 @@ def test_cancel_and_expiry_stop_everything(planned, locmem_channels):
     domain.verification_cancel(verification=verification, now=at(1))
     assert domain.delivery_attempt_send(attempt_sid=first.sid, now=at(2)) == "skipped"
     assert locmem_channels.outbox == [] and attempts(verification)[0][3] == "canceled"
+    assert events(verification) == ["verification.canceled"]
+    verification.refresh_from_db()
+    assert verification.code_sealed == ""
 
     other = domain.verification_start(
         service=planned, to="+5511987654321", channel="auto", now=at(10)
