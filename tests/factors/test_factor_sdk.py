@@ -96,7 +96,7 @@ def test_supplied_secret_and_its_rules(sdk, svc):
     seed = pyotp.random_base32(32)
     new = entity.new_factors.create(friendly_name="S", factor_type="totp", binding_secret=seed)
     assert new.binding["secret"] == seed
-    for bad in ["JBSWY3DPEHPK3PXP", "not base32 at all!!", "１" * 32]:
+    for bad in ["JBSWY3DPEHPK3PXP", "not base32 at all!!", "\uff11" * 32]:
         with pytest.raises(TwilioRestException) as exc:
             entity.new_factors.create(friendly_name="S", factor_type="totp", binding_secret=bad)
         assert exc.value.status == 400 and exc.value.code == 60200
