@@ -19,8 +19,8 @@ class DetailFieldItem(serializers.Field):
     """One `Details.Fields` item: a JSON `{"label": <=36 chars, "value": <=128 chars}`."""
 
     default_error_messages = {
-        "invalid": 'each item must be a JSON object {"label": ..., "value": ...} with a label '
-        "of at most 36 and a value of at most 128 characters"
+        "invalid": "each item must be a JSON object with a `label` of at most 36 and a "
+        "`value` of at most 128 characters"
     }
 
     def to_internal_value(self, data) -> dict[str, str]:
