@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from tests.factors.conftest import IDENTITY
 
@@ -109,7 +109,7 @@ def test_unverified_factor_is_400(sdk):
         {"details_fields": ["not an object"]},
         {"hidden_details": {"n": 1}},
         {"auth_payload": "12345"},
-        {"auth_payload": "１２３４５６"},
+        {"auth_payload": "\uff11\uff12\uff13\uff14\uff15\uff16"},
     ],
 )
 def test_invalid_challenge_parameters(enrolled, kwargs):
@@ -127,7 +127,7 @@ def test_explicit_expiration_date(enrolled):
 
 
 def test_list_filters_and_order(enrolled):
-    svc, entity, factor, otp, now = enrolled
+    _, entity, factor, otp, now = enrolled
     second = entity.new_factors.create(friendly_name="Other", factor_type="totp")
     entity.factors(second.sid).update(auth_payload=pyotp.TOTP(second.binding["secret"]).at(now))
     a = entity.challenges.create(factor_sid=factor.sid)
@@ -144,8 +144,9 @@ def test_list_filters_and_order(enrolled):
     # Paging keeps the filters and the order.
     paged = entity.challenges.list(status="pending", order="desc", page_size=1)
     assert [x.sid for x in paged] == [c.sid, a.sid]
-    with pytest.raises(Exception):  # noqa: B017  (the SDK wraps a 400 list page)
+    with pytest.raises(TwilioException) as exc:  # the SDK wraps a non-200 list page
         entity.challenges.list(status="bogus")
+    assert exc.value.args[1].status_code == 400
 
 
 def test_other_tenant_sees_404(enrolled, other_sdk, api, other_api):
