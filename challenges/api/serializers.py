@@ -15,6 +15,13 @@ from verify_platform.lib.api.forms import JSONObjectField, TwilioForm
 MAX_DETAIL_FIELDS = 20
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "description": 'JSON object `{"label": <=36 chars, "value": <=128 chars}`; repeat the '
+        "key for each item (at most 20).",
+    }
+)
 class DetailFieldItem(serializers.Field):
     """One `Details.Fields` item: a JSON `{"label": <=36 chars, "value": <=128 chars}`."""
 

@@ -29,7 +29,7 @@ class FactorCreateForm(_ConfigFields):
     friendly_name = serializers.CharField(max_length=64)
     factor_type = serializers.ChoiceField(
         FactorType.choices,
-        help_text="`totp`, or the extension `recovery_codes` (10 single-use codes returned "
+        help_text="`totp`, or **Extension** `recovery_codes` (10 single-use codes returned "
         "once in `binding.codes`; a new set replaces the entity's previous one).",
     )
     binding__secret = serializers.CharField(
@@ -78,7 +78,7 @@ class FactorSerializer(serializers.Serializer):
         {
             "type": "object",
             "description": "totp: `{alg, skew, code_length, time_step}`; recovery_codes "
-            "(extension): `{remaining}`",
+            "(**Extension**): `{remaining}`",
         }
     )
     def get_config(self, factor) -> dict:
@@ -104,7 +104,7 @@ class NewFactorSerializer(FactorSerializer):
     @extend_schema_field(
         {
             "type": "object",
-            "description": "totp: `{secret, uri, qr_code}` (`qr_code`, an extension, is a "
+            "description": "totp: `{secret, uri, qr_code}` (`qr_code`, an **Extension**, is a "
             "`data:image/png;base64,...` QR of `uri`); recovery_codes: `{codes}`. Returned "
             "only here, never again.",
         }

@@ -161,3 +161,15 @@ def test_sweeper_task(service, live_factor):
     assert entry["task"] == "challenges.tasks.challenge_expire_sweep_task"
     assert challenge_expire_sweep_task() == 1
     assert Challenge.objects.get(pk=ch.pk).status == "expired"
+
+
+def test_openapi_documents_the_error_codes(client):
+    schema = client.get("/openapi.json", HTTP_ACCEPT="application/json")
+    assert schema.status_code == 200
+    text = schema.content.decode()
+    paths = schema.json()["paths"]
+    assert "/v2/Services/{service_sid}/Entities/{identity}/Factors/{sid}" in paths
+    assert "/v2/Services/{service_sid}/Entities/{identity}/Challenges/{sid}" in paths
+    for code in ("60308", "60310", "60311", "60318", "60323"):
+        assert code in text, code
+    assert "recovery_codes" in text and "qr_code" in text
