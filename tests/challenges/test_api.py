@@ -6,6 +6,8 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from challenges.models import Challenge
 from factors.models import Factor
@@ -173,3 +175,20 @@ def test_openapi_documents_the_error_codes(client):
     for code in ("60308", "60310", "60311", "60318", "60323"):
         assert code in text, code
     assert "recovery_codes" in text and "qr_code" in text
+
+
+@given(payload=st.text(max_size=24))
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+def test_any_auth_payload_is_a_clean_answer(api, service, live_factor, payload):
+    """Whatever arrives as AuthPayload: a challenge or a 4xx in Twilio's shape, never a 500."""
+    factor, _ = live_factor
+    resp = form(api, challenges_path(service), {"FactorSid": factor.sid, "AuthPayload": payload})
+    assert resp.status_code in (201, 400, 429), (payload, resp.content[:200])
+    if resp.status_code == 201:
+        assert payload.isascii() and payload.isdigit() and len(payload) == 6
+    else:
+        assert set(resp.json()) == {"code", "message", "more_info", "status"}
