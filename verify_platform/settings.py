@@ -204,7 +204,7 @@ CELERY_BEAT_SCHEDULE: dict = {}
 # run only delays the `challenge.expired` event.
 CELERY_BEAT_SCHEDULE["challenge-expire-sweep"] = {
     "task": "challenges.tasks.challenge_expire_sweep_task",
-    "schedule": env.float("CHALLENGE_EXPIRE_SWEEP_SECONDS", default=60.0),
+    "schedule": 60.0,
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
