@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import hmac
+import logging
 import math
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +30,8 @@ from services.models import Service
 from verify_platform.lib import crypto
 from verify_platform.lib.errors import InvalidParameter
 from verify_platform.lib.transitions import compare_and_set
+
+logger = logging.getLogger("verify_platform.factors")
 
 DEFAULT_ALG = TotpAlgorithm.SHA1
 # Failures allowed before any waiting, the ceiling of the growing delay, and the lock
@@ -340,6 +343,9 @@ def factor_check_code(
     factor = Factor.objects.select_for_update().get(pk=factor_id)
     _gate(factor, now)
     result = _compare(factor, payload, now, allow_recovery)
+    if result is CheckResult.REPLAYED:
+        # ASVS 2.8.5: a reused code is refused and logged (never the code itself).
+        logger.warning("replayed TOTP step refused factor=%s", factor.sid)
     if result is CheckResult.APPROVED:
         Factor.objects.filter(pk=factor.pk).update(
             consecutive_failures=0, next_check_at=None, date_last_used=now

@@ -66,7 +66,7 @@ def test_step_boundary_inside_one_step(service):
     )
 
 
-def test_replay_and_earlier_steps_refused_across_challenges_and_enrolment(service):
+def test_replay_and_earlier_steps_refused_across_challenges_and_enrolment(service, caplog):
     factor, secret = make_factor(service)
     enrol_code = code_for(factor, secret, NOW, 1)
     factor = factor_domain.factor_update(factor=factor, auth_payload=enrol_code, now=NOW)
@@ -77,6 +77,9 @@ def test_replay_and_earlier_steps_refused_across_challenges_and_enrolment(servic
             factor=factor, auth_payload=code_for(factor, secret, NOW, offset), now=NOW
         )
         assert ch.status == "pending", offset
+    replays = [r for r in caplog.records if r.name == "verify_platform.factors"]
+    assert len(replays) == 3 and all(factor.sid in r.getMessage() for r in replays)
+    assert all(enrol_code not in r.getMessage() for r in replays)
     later = NOW + timedelta(seconds=30)
     ch = domain.challenge_create(
         factor=factor, auth_payload=code_for(factor, secret, later, 1), now=later
