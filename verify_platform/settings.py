@@ -246,6 +246,12 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE: dict = {}
+# Backstop for challenge expiry (reads already show it); the status is a column, so a missed
+# run only delays the `challenge.expired` event.
+CELERY_BEAT_SCHEDULE["challenge-expire-sweep"] = {
+    "task": "challenges.tasks.challenge_expire_sweep_task",
+    "schedule": 60.0,
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 

@@ -1,0 +1,1 @@
+from tests.factors.conftest import verified_factor  # noqa: F401  (shared fixture)
