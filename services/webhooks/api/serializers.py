@@ -35,16 +35,33 @@ class WebhookUrlField(serializers.CharField):
         return value
 
 
+_EVENT_TYPES_SCHEMA = {
+    "type": "array",
+    "items": {"type": "string", "enum": list(events.SUBSCRIBABLE)},
+}
+
+
+@extend_schema_field(_EVENT_TYPES_SCHEMA)
+class EventTypesInputField(serializers.ListField):
+    """Repeated `EventTypes` keys. Validated as a whole so the error names the parameter
+    (a per-item error would be reported under the item's index)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=serializers.CharField(), min_length=1, max_length=64, **kwargs)
+
+    def to_internal_value(self, data) -> list[str]:
+        values = super().to_internal_value(data)
+        unknown = [v for v in values if v not in events.SUBSCRIBABLE]
+        if unknown:
+            raise serializers.ValidationError(f"unknown event type {unknown[0][:64]!r}")
+        return values
+
+
 class WebhookForm(TwilioForm):
     """Create requires FriendlyName, EventTypes and WebhookUrl; update (partial) none."""
 
     friendly_name = serializers.CharField(max_length=64)
-    event_types = serializers.ListField(
-        child=serializers.ChoiceField(events.SUBSCRIBABLE),
-        min_length=1,
-        max_length=len(events.SUBSCRIBABLE),
-        help_text=_EVENT_TYPES_HELP,
-    )
+    event_types = EventTypesInputField(help_text=_EVENT_TYPES_HELP)
     webhook_url = WebhookUrlField()
     status = serializers.ChoiceField(Webhook.Status.values, required=False)
     version = serializers.ChoiceField(Webhook.Version.values, required=False)
@@ -53,9 +70,7 @@ class WebhookForm(TwilioForm):
 _WEBHOOK_PATH = "/v2/Services/{o.service_id}/Webhooks/{o.sid}"
 
 
-@extend_schema_field(
-    {"type": "array", "items": {"type": "string", "enum": list(events.SUBSCRIBABLE)}}
-)
+@extend_schema_field(_EVENT_TYPES_SCHEMA)
 class EventTypesField(serializers.ListField):
     child = serializers.CharField()
 
