@@ -300,4 +300,6 @@ VERIFY_WEBHOOKS = {
     "SWEEP_BATCH": env.int("VERIFY_WEBHOOK_SWEEP_BATCH", default=500),
     "RESPONSE_BODY_LIMIT": 1024,
     "USER_AGENT": "VerifyPlatform-Webhooks/1.0",
+    # Tenants choose the URLs: refuse loopback and private networks except in development.
+    "ALLOW_PRIVATE_ADDRESSES": env.bool("VERIFY_WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=DEBUG),
 }

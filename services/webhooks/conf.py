@@ -19,6 +19,7 @@ DEFAULTS: dict[str, Any] = {
     "SWEEP_BATCH": 500,
     "RESPONSE_BODY_LIMIT": 1024,
     "USER_AGENT": "VerifyPlatform-Webhooks/1.0",
+    "ALLOW_PRIVATE_ADDRESSES": False,
 }
 
 

@@ -25,7 +25,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from services.models import Webhook, WebhookDelivery
-from services.webhooks import conf, dispatch, payload, signing
+from services.webhooks import conf, destinations, dispatch, payload, signing
 from services.webhooks.domain import webhook_disable
 from verify_platform.lib import crypto
 
@@ -43,6 +43,7 @@ class SendResult:
     latency_ms: int = 0
     body: str = ""
     retry_after: float | None = None
+    permanent: bool = False
 
     @property
     def succeeded(self) -> bool:
@@ -51,6 +52,8 @@ class SendResult:
     @property
     def retryable(self) -> bool:
         code = self.status_code
+        if self.permanent:
+            return False
         return code is None or code >= 500 or code in _RETRYABLE_STATUS
 
 
@@ -118,6 +121,8 @@ def delivery_claim(*, delivery_id: int, now: datetime) -> WebhookDelivery | None
 def _send(delivery: WebhookDelivery, now: datetime) -> SendResult:
     """One signed POST, bounded by the connect and read timeouts; never raises."""
     webhook, event = delivery.webhook, delivery.event
+    if not destinations.destination_allowed(webhook.webhook_url):
+        return SendResult(status_code=None, error="destination not allowed", permanent=True)
     params = payload.build(event=event, sent_at=now, version=webhook.version)
     body = urlencode(sorted(params.items()))
     header = signing.headers(

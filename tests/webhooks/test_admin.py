@@ -15,7 +15,7 @@ URL = "https://backend.example.com/hook"
 
 @pytest.fixture
 def operator(client, db):
-    user = get_user_model().objects.create_superuser("ops", "ops@example.com", "pw-ops-123")
+    user = get_user_model().objects.create_superuser("ops", "ops@example.com", None)
     client.force_login(user)
     return client
 

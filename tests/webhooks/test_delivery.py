@@ -41,6 +41,7 @@ FAST = {
     "READ_TIMEOUT": 1.0,
     "DISABLE_AFTER_FAILURES": 1000,
     "DISABLE_AFTER_SECONDS": 86400.0,
+    "ALLOW_PRIVATE_ADDRESSES": True,  # the receiver is on loopback
 }
 
 
@@ -407,3 +408,13 @@ def test_refuses_to_run_inside_a_transaction(service):
     event = record(service, "factor.created", sids.factor_sid(), factor_verified_payload())
     with pytest.raises(RuntimeError), transaction.atomic():
         delivery.delivery_attempt(delivery_id=one_delivery(event).pk)
+
+
+def test_private_destinations_are_refused_unless_allowed(service, receiver):
+    make_webhook(service, receiver.url)
+    event = record(service, "factor.created", sids.factor_sid(), factor_verified_payload())
+    with override_settings(VERIFY_WEBHOOKS={**FAST, "ALLOW_PRIVATE_ADDRESSES": False}):
+        assert delivery.delivery_attempt(delivery_id=one_delivery(event).pk) == "failed"
+    row = one_delivery(event)
+    assert row.last_error == "destination not allowed" and row.last_status_code is None
+    assert receiver.received == []
