@@ -418,3 +418,15 @@ def test_private_destinations_are_refused_unless_allowed(service, receiver):
     row = one_delivery(event)
     assert row.last_error == "destination not allowed" and row.last_status_code is None
     assert receiver.received == []
+
+
+def test_unreadable_signing_keys_are_retried_not_lost(service, receiver):
+    from cryptography.fernet import Fernet
+
+    make_webhook(service, receiver.url)
+    event = record(service, "factor.created", sids.factor_sid(), factor_verified_payload())
+    with override_settings(VERIFY_ENCRYPTION_KEYS=[Fernet.generate_key().decode()]):
+        assert delivery.delivery_attempt(delivery_id=one_delivery(event).pk) == "pending"
+    row = one_delivery(event)
+    assert row.last_error == "signing keys unavailable" and receiver.received == []
+    assert delivery.delivery_attempt(delivery_id=row.pk, now=row.next_attempt_at) == "succeeded"
