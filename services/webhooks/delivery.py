@@ -160,7 +160,9 @@ def _send(delivery: WebhookDelivery, now: datetime) -> SendResult:
             allow_redirects=False,
             stream=True,
         ) as response:
-            text = response.raw.read(limit, decode_content=True).decode("utf-8", "replace")
+            raw = response.raw.read(limit, decode_content=True)
+            # PostgreSQL text cannot hold NUL; a receiver's body must never break the record.
+            text = raw.decode("utf-8", "replace").replace("\x00", "\ufffd")
             return SendResult(
                 status_code=response.status_code,
                 latency_ms=int((time.monotonic() - started) * 1000),

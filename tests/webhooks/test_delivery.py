@@ -162,7 +162,7 @@ def test_other_answers_end_as_failed_without_retry(service, receiver):
     webhook, _ = make_webhook(service, receiver.url)
     statuses = (301, 400, 401, 403, 404, 410, 422)
     for count, status in enumerate(statuses, start=1):
-        receiver.answer(Answer(status, "nope"))
+        receiver.answer(Answer(status, "no\x00pe"))
         event = record(service, "factor.created", sids.factor_sid(), factor_verified_payload())
         row = one_delivery(event)
         now = timezone.now()
@@ -170,7 +170,7 @@ def test_other_answers_end_as_failed_without_retry(service, receiver):
         assert delivery.delivery_attempt(delivery_id=row.pk, now=now + timedelta(days=1)) is None
         row.refresh_from_db()
         assert row.status == "failed" and row.attempts == 1 and row.last_status_code == status
-        assert row.last_response_body == "nope"
+        assert row.last_response_body == "no\ufffdpe"
         assert len(receiver.received) == count
     webhook.refresh_from_db()
     assert webhook.failure_streak == len(statuses) and webhook.status == "enabled"
