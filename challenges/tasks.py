@@ -1,7 +1,7 @@
-"""Celery entry points of the OTP engine: thin, take ids, idempotent.
+"""Celery entry points for challenges and verifications: thin, take ids, idempotent.
 
 A duplicate or redelivered `delivery_attempt_send_task` finds its attempt already claimed or
-finished and does nothing; the sweeper re-queues what an ETA task missed.
+finished and does nothing; the sweepers re-queue what an ETA task missed.
 """
 
 from __future__ import annotations
@@ -13,6 +13,12 @@ from celery import shared_task
 from challenges import domain
 
 logger = logging.getLogger("challenges.tasks")
+
+
+@shared_task
+def challenge_expire_sweep_task() -> int:
+    """The backstop that writes `expired` (and its event) for challenges nobody read."""
+    return domain.challenge_expire_due()
 
 
 @shared_task(name="challenges.delivery_attempt_send")

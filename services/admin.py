@@ -118,3 +118,7 @@ class EventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+# Webhooks and their delivery log register themselves.
+from services.webhooks import admin as _webhooks_admin  # noqa: E402, F401

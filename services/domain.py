@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from services.models import Account, ApiKey, Event, Service
+from services.webhooks.dispatch import deliveries_schedule
 from verify_platform.lib import crypto
 from verify_platform.lib.transitions import compare_and_set
 
@@ -89,11 +90,14 @@ def service_delete(*, service: Service) -> None:
 def event_record(
     *, service: Service, type: str, resource_sid: str, payload: dict[str, Any]
 ) -> Event:
-    """Append to the outbox; call inside the transaction that made the change."""
-    return Event.objects.create(
+    """Append to the outbox; call inside the transaction that made the change. The webhook
+    deliveries of the event are created in the same transaction and enqueued after commit."""
+    event = Event.objects.create(
         account_id=service.account_id,
         service=service,
         type=type,
         resource_sid=resource_sid,
         payload=payload,
     )
+    deliveries_schedule(event=event)
+    return event

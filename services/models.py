@@ -143,3 +143,102 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.resource_sid}"
+
+
+class Webhook(models.Model):
+    """A tenant's endpoint for the events of one Service (Twilio's `YW` resource).
+
+    The signing secret is kept encrypted because every delivery needs it in clear to sign;
+    it is returned once, in the create response. `failure_streak` and `failing_since` count
+    consecutive failed attempts so an endpoint that stays broken is switched off instead of
+    being retried forever.
+    """
+
+    class Status(models.TextChoices):
+        ENABLED = "enabled"
+        DISABLED = "disabled"
+
+    class Version(models.TextChoices):
+        V1 = "v1"
+        V2 = "v2"
+
+    class Method(models.TextChoices):
+        POST = "POST"
+        GET = "GET"
+
+    sid = models.CharField(primary_key=True, max_length=34, default=sids.webhook_sid)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="webhooks")
+    friendly_name = models.CharField(max_length=64)
+    event_types = models.JSONField(default=list)
+    webhook_url = models.CharField(max_length=2048)
+    webhook_method = models.CharField(max_length=8, choices=Method.choices, default=Method.POST)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ENABLED)
+    version = models.CharField(max_length=4, choices=Version.choices, default=Version.V2)
+    secret_encrypted = models.TextField(editable=False)
+    failure_streak = models.PositiveIntegerField(default=0)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    auto_disabled = models.BooleanField(default=False)
+    disabled_reason = models.CharField(max_length=255, blank=True, default="")
+    date_disabled = models.DateTimeField(null=True, blank=True)
+    date_created = models.DateTimeField(auto_now_add=True)
+    date_updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("date_created",)
+        indexes = [
+            models.Index(fields=["service", "date_created", "sid"]),
+            models.Index(fields=["service", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.friendly_name} ({self.sid})"
+
+
+class WebhookDelivery(models.Model):
+    """One event to one webhook: the durable timer of its delivery.
+
+    `pending` rows are due at `next_attempt_at`; a worker moves one to `sending` by
+    compare-and-set (holding a lease until `lease_expires_at`), calls the endpoint outside
+    any transaction, and records `succeeded`, `failed` or `pending` again with the next
+    retry time. `window_started_at` bounds how long a delivery is retried (reset on replay).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SENDING = "sending"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        CANCELED = "canceled"
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    # Copied from the event: ordering per (webhook, resource) is checked on every claim.
+    resource_sid = models.CharField(max_length=34)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    window_started_at = models.DateTimeField()
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=255, blank=True, default="")
+    last_latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    last_response_body = models.TextField(blank=True, default="")
+    date_created = models.DateTimeField(auto_now_add=True)
+    date_updated = models.DateTimeField(auto_now=True)
+    date_completed = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "webhook deliveries"
+        ordering = ("-id",)
+        constraints = [
+            models.UniqueConstraint(fields=["webhook", "event"], name="webhook_delivery_once"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["webhook", "resource_sid", "id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"delivery {self.pk} of {self.event_id} to {self.webhook_id}"

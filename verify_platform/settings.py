@@ -255,6 +255,17 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Backstops of the ETA tasks: due delivery attempts they missed, and expiry.
     "delivery-attempt-sweep": {"task": "challenges.delivery_attempt_sweep", "schedule": 10.0},
     "verification-expire": {"task": "challenges.verification_expire", "schedule": 30.0},
+    # Backstop for webhook deliveries whose enqueue after commit was lost (the row is the timer).
+    "webhook-deliveries-sweep": {
+        "task": "services.tasks.webhook_deliveries_sweep_task",
+        "schedule": env.float("VERIFY_WEBHOOK_SWEEP_INTERVAL_SECONDS", default=30.0),
+    },
+    # Backstop for challenge expiry (reads already show it); the status is a column, so a
+    # missed run only delays the `challenge.expired` event.
+    "challenge-expire-sweep": {
+        "task": "challenges.tasks.challenge_expire_sweep_task",
+        "schedule": 60.0,
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -279,4 +290,31 @@ LOGGING = {
         # The SDK logs every request's headers at INFO.
         "twilio.http_client": {"level": "WARNING"},
     },
+}
+
+# --- Webhooks -------------------------------------------------------------------------------
+# Read at call time (never at import), so tests and the worker they start can shrink the
+# schedule through the environment or override_settings.
+VERIFY_WEBHOOKS = {
+    # Every call to a tenant's endpoint is bounded: (connect, read) seconds.
+    "CONNECT_TIMEOUT": env.float("VERIFY_WEBHOOK_CONNECT_TIMEOUT", default=3.05),
+    "READ_TIMEOUT": env.float("VERIFY_WEBHOOK_READ_TIMEOUT", default=10.0),
+    # Capped exponential backoff with jitter: base * 2**(attempt-1), at most MAX, retried
+    # until WINDOW seconds have passed since the first attempt.
+    "RETRY_BASE_SECONDS": env.float("VERIFY_WEBHOOK_RETRY_BASE_SECONDS", default=5.0),
+    "RETRY_MAX_SECONDS": env.float("VERIFY_WEBHOOK_RETRY_MAX_SECONDS", default=3600.0),
+    "RETRY_WINDOW_SECONDS": env.float("VERIFY_WEBHOOK_RETRY_WINDOW_SECONDS", default=86400.0),
+    # An endpoint is switched off after this many consecutive failed attempts spanning at
+    # least this long.
+    "DISABLE_AFTER_FAILURES": env.int("VERIFY_WEBHOOK_DISABLE_AFTER_FAILURES", default=10),
+    "DISABLE_AFTER_SECONDS": env.float("VERIFY_WEBHOOK_DISABLE_AFTER_SECONDS", default=86400.0),
+    # A claimed attempt not recorded within this time (worker died) is retried.
+    "LEASE_SECONDS": env.float("VERIFY_WEBHOOK_LEASE_SECONDS", default=60.0),
+    # The sweeper re-enqueues deliveries overdue by more than this (their fast path was lost).
+    "SWEEP_GRACE_SECONDS": env.float("VERIFY_WEBHOOK_SWEEP_GRACE_SECONDS", default=30.0),
+    "SWEEP_BATCH": env.int("VERIFY_WEBHOOK_SWEEP_BATCH", default=500),
+    "RESPONSE_BODY_LIMIT": 1024,
+    "USER_AGENT": "VerifyPlatform-Webhooks/1.0",
+    # Tenants choose the URLs: refuse loopback and private networks except in development.
+    "ALLOW_PRIVATE_ADDRESSES": env.bool("VERIFY_WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=DEBUG),
 }

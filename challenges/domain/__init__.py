@@ -1,7 +1,16 @@
-"""Writes and transitions of the OTP engine (verifications now; phone-factor challenges can
-reuse `core` and `delivery`). Import from here: `challenges.domain.verification_check`."""
+"""Writes and transitions of challenges and verifications. Import from here
+(`challenges.domain.verification_check`); the modules are `challenges` (TOTP and push-style
+challenges), `verifications` and `delivery` (the OTP engine) over `core` (its code store,
+plans and scheduling, meant to be reused by phone-factor challenges)."""
 
 from challenges.clock import current_time
+from challenges.domain.challenges import (
+    challenge_create,
+    challenge_event_payload,
+    challenge_expire_due,
+    challenge_expire_if_due,
+    challenge_respond,
+)
 from challenges.domain.core import plan_for
 from challenges.domain.delivery import (
     delivery_attempt_send,
@@ -18,6 +27,11 @@ from challenges.domain.verifications import (
 )
 
 __all__ = [
+    "challenge_create",
+    "challenge_event_payload",
+    "challenge_expire_due",
+    "challenge_expire_if_due",
+    "challenge_respond",
     "current_time",
     "delivery_attempt_send",
     "delivery_attempt_sweep",

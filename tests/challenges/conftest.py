@@ -7,6 +7,7 @@ from datetime import datetime
 
 import pytest
 
+from tests.factors.conftest import verified_factor  # noqa: F401  (shared fixture)
 from tests.worker import module_worker, outbox, worker  # noqa: F401 (fixtures)
 
 MOBILE = "+447911123456"  # phonenumbers: MOBILE

@@ -13,6 +13,7 @@ from verify_platform.lib import crypto
 # (model label, field) of every column that holds key-ring ciphertext.
 ENCRYPTED_FIELDS: list[tuple[str, str]] = [
     ("services.Account", "auth_token_encrypted"),
+    ("factors.Factor", "secret_encrypted"),
 ]
 
 

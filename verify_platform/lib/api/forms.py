@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from django.http import QueryDict
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 
@@ -67,6 +68,7 @@ def _flatten(data: QueryDict, fields: dict) -> dict:
     return out
 
 
+@extend_schema_field({"type": "string", "description": "A JSON object sent as one string."})
 class JSONObjectField(serializers.Field):
     """A JSON object sent as one string (`Metadata={"os": "Android"}`)."""
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('services', '0001_initial'),
+        ('services', '0002_webhook_webhookdelivery_and_more'),
     ]
 
     operations = [

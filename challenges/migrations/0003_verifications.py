@@ -7,10 +7,9 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
 
-    initial = True
-
     dependencies = [
-        ('services', '0002_service_fallback'),
+        ('challenges', '0002_initial'),
+        ('services', '0003_service_fallback'),
     ]
 
     operations = [

@@ -1,0 +1,208 @@
+"""Writes and transitions for challenges.
+
+Every transition is a compare-and-set from `pending` and writes its event in the same
+transaction. A response locks the challenge row first, then the factor row (always in that
+order), so concurrent answers to one challenge are counted exactly.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from challenges.errors import ChallengeAlreadyApproved, ChallengeAttemptsExceeded, ChallengeExpired
+from challenges.models import Challenge
+from factors import domain as factor_domain
+from factors.errors import FactorNotVerified
+from factors.models import Factor
+from services.domain import event_record
+from verify_platform.lib.errors import InvalidParameter, VerifyError
+from verify_platform.lib.transitions import compare_and_set
+
+DEFAULT_LIFETIME = timedelta(minutes=5)
+MAX_LIFETIME = timedelta(minutes=60)
+MAX_ATTEMPTS = 5
+
+_TERMINAL_EVENTS = {
+    Challenge.Status.APPROVED: "challenge.approved",
+    Challenge.Status.DENIED: "challenge.denied",
+    Challenge.Status.EXPIRED: "challenge.expired",
+}
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else timezone.now()
+
+
+def challenge_event_payload(challenge: Challenge) -> dict[str, Any]:
+    """Twilio's v2 webhook parameter names; never the code that answered it."""
+    factor = challenge.factor
+    return {
+        **factor_domain.factor_event_payload(factor),
+        "challenge_sid": challenge.sid,
+        "challenge_details": {
+            "message": challenge.details_message,
+            "fields": challenge.details_fields,
+        },
+        "challenge_hidden_details": challenge.hidden_details,
+        "challenge_metadata": challenge.metadata,
+        "status": challenge.status,
+    }
+
+
+def _transition(challenge_pk: str, target: str, now: datetime, **extra: Any) -> bool:
+    """pending -> target, with its event, for the one caller that wins."""
+    won = compare_and_set(
+        Challenge,
+        pk=challenge_pk,
+        sources=[Challenge.Status.PENDING],
+        target=target,
+        date_updated=now,
+        **extra,
+    )
+    if won:
+        challenge = Challenge.objects.select_related(
+            "factor__service", "factor__entity", "service"
+        ).get(pk=challenge_pk)
+        event_record(
+            service=challenge.service,
+            type=_TERMINAL_EVENTS[target],
+            resource_sid=challenge.sid,
+            payload=challenge_event_payload(challenge),
+        )
+    return won
+
+
+def _expire(challenge_pk: str, now: datetime) -> bool:
+    """Only a challenge whose expiration date has passed can move to expired."""
+    return _transition(
+        challenge_pk,
+        Challenge.Status.EXPIRED,
+        now,
+        extra_filter={"expiration_date__lte": now},
+    )
+
+
+def _get(pk: str) -> Challenge:
+    return Challenge.objects.select_related("service", "entity", "factor").get(pk=pk)
+
+
+def _answer(challenge: Challenge, auth_payload: str, now: datetime) -> None:
+    """Inside the caller's transaction, with the challenge row locked and pending."""
+    result = factor_domain.factor_check_code(
+        factor_id=challenge.factor_id, payload=auth_payload, now=now
+    )
+    if result is factor_domain.CheckResult.APPROVED:
+        _transition(challenge.pk, Challenge.Status.APPROVED, now, date_responded=now)
+        return
+    Challenge.objects.filter(pk=challenge.pk).update(
+        failed_attempts=F("failed_attempts") + 1, date_updated=now
+    )
+    if challenge.failed_attempts + 1 >= MAX_ATTEMPTS:
+        _transition(challenge.pk, Challenge.Status.DENIED, now, date_responded=now)
+
+
+def challenge_create(
+    *,
+    factor: Factor,
+    auth_payload: str | None = None,
+    expiration_date: datetime | None = None,
+    details_message: str | None = None,
+    details_fields: list[dict[str, str]] | None = None,
+    hidden_details: dict | None = None,
+    metadata: dict | None = None,
+    now: datetime | None = None,
+) -> Challenge:
+    """Create a challenge; with `auth_payload` it is evaluated at once (approved, or pending
+    for a wrong code). Malformed codes and throttled factors fail before anything is stored."""
+    now = _now(now)
+    if factor.status != Factor.Status.VERIFIED:
+        raise FactorNotVerified()
+    if expiration_date is None:
+        expiration_date = now + DEFAULT_LIFETIME
+    elif expiration_date <= now or expiration_date > now + MAX_LIFETIME:
+        raise InvalidParameter(
+            "ExpirationDate", "must be in the future and at most 60 minutes from now"
+        )
+    if auth_payload is not None:
+        factor_domain.factor_validate_payload(factor=factor, payload=auth_payload)
+
+    with transaction.atomic():
+        challenge = Challenge.objects.create(
+            service_id=factor.service_id,
+            entity_id=factor.entity_id,
+            factor=factor,
+            expiration_date=expiration_date,
+            details_message=details_message,
+            details_fields=details_fields or [],
+            hidden_details=hidden_details,
+            metadata=metadata,
+        )
+        if auth_payload is not None:
+            locked = Challenge.objects.select_for_update().get(pk=challenge.pk)
+            _answer(locked, auth_payload, now)
+    return _get(challenge.pk)
+
+
+def challenge_respond(
+    *,
+    challenge: Challenge,
+    auth_payload: str | None = None,
+    metadata: dict | None = None,
+    now: datetime | None = None,
+) -> Challenge:
+    """Answer a pending challenge. Five wrong codes deny it; after that every answer is
+    429/60308. A challenge past its expiration date is expired (and the answer refused)."""
+    now = _now(now)
+    if auth_payload is not None:
+        factor_domain.factor_validate_payload(factor=challenge.factor, payload=auth_payload)
+
+    error: VerifyError | None = None
+    with transaction.atomic():
+        current = Challenge.objects.select_for_update().get(pk=challenge.pk)
+        if metadata is not None:
+            Challenge.objects.filter(pk=current.pk).update(metadata=metadata, date_updated=now)
+        if auth_payload is not None:
+            status = current.status_at(now)
+            if status == Challenge.Status.PENDING:
+                _answer(current, auth_payload, now)
+            elif status == Challenge.Status.EXPIRED:
+                _expire(current.pk, now)  # committed below, then the answer is refused
+                error = ChallengeExpired()
+            elif status == Challenge.Status.DENIED:
+                error = ChallengeAttemptsExceeded()
+            else:
+                error = ChallengeAlreadyApproved()
+    if error is not None:
+        raise error
+    return _get(challenge.pk)
+
+
+def challenge_expire_if_due(*, challenge: Challenge, now: datetime | None = None) -> Challenge:
+    """Write the expiry a reader would otherwise only see computed (status on read)."""
+    now = _now(now)
+    if challenge.status == Challenge.Status.PENDING and challenge.expiration_date <= now:
+        with transaction.atomic():
+            _expire(challenge.pk, now)
+        return _get(challenge.pk)
+    return challenge
+
+
+def challenge_expire_due(*, now: datetime | None = None, limit: int = 500) -> int:
+    """The sweeper: expire pending challenges past their date. Returns how many it moved;
+    concurrent sweepers (or readers) lose the compare-and-set harmlessly."""
+    now = _now(now)
+    due = list(
+        Challenge.objects.filter(
+            status=Challenge.Status.PENDING, expiration_date__lte=now
+        ).values_list("pk", flat=True)[:limit]
+    )
+    moved = 0
+    for pk in due:
+        with transaction.atomic():
+            moved += _expire(pk, now)
+    return moved

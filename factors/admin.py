@@ -1,0 +1,57 @@
+"""Operator view of factors. The seed and the recovery-code hashes are never shown."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+
+from factors import domain
+from factors.models import Factor
+
+
+@admin.register(Factor)
+class FactorAdmin(admin.ModelAdmin):
+    list_display = (
+        "sid",
+        "factor_type",
+        "status",
+        "entity",
+        "service",
+        "date_last_used",
+        "locked",
+        "consecutive_failures",
+        "date_created",
+    )
+    list_filter = ("factor_type", "status", "locked")
+    search_fields = ("sid", "entity__identity", "entity__sid", "service__sid")
+    list_select_related = ("entity", "service")
+    date_hierarchy = "date_created"
+    # An explicit allow-list: `secret_encrypted` is never rendered, not even as ciphertext.
+    fields = (
+        "sid",
+        "service",
+        "entity",
+        "factor_type",
+        "status",
+        "friendly_name",
+        "alg",
+        "code_length",
+        "time_step",
+        "skew",
+        "metadata",
+        "date_last_used",
+        "consecutive_failures",
+        "next_check_at",
+        "locked",
+        "date_created",
+        "date_updated",
+    )
+    readonly_fields = fields
+    actions = ["unlock"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="Unlock selected factors (forget their failed attempts)")
+    def unlock(self, request, queryset):
+        unlocked = sum(domain.factor_unlock(factor=f) for f in queryset)
+        self.message_user(request, f"{unlocked} factor(s) unlocked.", messages.SUCCESS)

@@ -1,0 +1,117 @@
+"""Factor input forms and output shapes (Twilio Verify v2 `Factor` and `NewFactor`)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from factors.models import FactorType, TotpAlgorithm
+from verify_platform.lib.api.fields import AbsoluteUrlField
+from verify_platform.lib.api.forms import JSONObjectField, StrictIntegerField, TwilioForm
+
+
+class _ConfigFields(TwilioForm):
+    config__alg = serializers.ChoiceField(TotpAlgorithm.choices, required=False)
+    config__code_length = StrictIntegerField(min_value=3, max_value=8, required=False)
+    config__time_step = StrictIntegerField(min_value=20, max_value=60, required=False)
+    config__skew = StrictIntegerField(min_value=0, max_value=2, required=False)
+
+    def config(self) -> dict:
+        prefix = "config__"
+        return {
+            name[len(prefix) :]: value
+            for name, value in self.validated_data.items()
+            if name.startswith(prefix)
+        }
+
+
+class FactorCreateForm(_ConfigFields):
+    friendly_name = serializers.CharField(max_length=64)
+    factor_type = serializers.ChoiceField(
+        FactorType.choices,
+        help_text="`totp`, or **Extension** `recovery_codes` (10 single-use codes returned "
+        "once in `binding.codes`; a new set replaces the entity's previous one).",
+    )
+    binding__secret = serializers.CharField(
+        required=False,
+        max_length=256,
+        trim_whitespace=False,
+        help_text="totp: base32 seed of at least 128 bits. Generated (HMAC-output length) "
+        "when omitted.",
+    )
+    metadata = JSONObjectField(required=False, string_values=True)
+
+
+class FactorUpdateForm(_ConfigFields):
+    friendly_name = serializers.CharField(max_length=64, required=False)
+    auth_payload = serializers.CharField(
+        required=False,
+        max_length=64,
+        trim_whitespace=False,
+        help_text="A current code: verifies an unverified factor. Must be exactly "
+        "`code_length` ASCII digits (else 400/60200). Failed checks are counted per factor: "
+        "after 5 consecutive failures each check waits an exponentially growing delay "
+        "(429/60310 with Retry-After); after 100 the factor is locked (429/60310) until an "
+        "operator unlocks it.",
+    )
+
+
+_FACTOR_PATH = "/v2/Services/{o.service_id}/Entities/{o.entity.identity}/Factors/{o.sid}"
+
+
+class FactorSerializer(serializers.Serializer):
+    sid = serializers.CharField()
+    account_sid = serializers.CharField(source="service.account_id")
+    service_sid = serializers.CharField(source="service_id")
+    entity_sid = serializers.CharField(source="entity_id")
+    identity = serializers.CharField(source="entity.identity")
+    date_created = serializers.DateTimeField()
+    date_updated = serializers.DateTimeField()
+    friendly_name = serializers.CharField()
+    status = serializers.CharField()
+    factor_type = serializers.CharField()
+    config = serializers.SerializerMethodField()
+    metadata = serializers.JSONField(allow_null=True)
+    url = AbsoluteUrlField(_FACTOR_PATH)
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "description": "totp: `{alg, skew, code_length, time_step}`; recovery_codes "
+            "(**Extension**): `{remaining}`",
+        }
+    )
+    def get_config(self, factor) -> dict:
+        if factor.factor_type == FactorType.RECOVERY_CODES:
+            remaining = getattr(factor, "recovery_remaining", None)
+            if remaining is None:
+                remaining = factor.recovery_codes.filter(date_used__isnull=True).count()
+            return {"remaining": remaining}
+        return {
+            "alg": factor.alg,
+            "skew": factor.skew,
+            "code_length": factor.code_length,
+            "time_step": factor.time_step,
+        }
+
+
+class NewFactorSerializer(FactorSerializer):
+    """The create response: the only one that carries `binding`."""
+
+    binding = serializers.SerializerMethodField()
+    options = serializers.SerializerMethodField()
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "description": "totp: `{secret, uri, qr_code}` (`qr_code`, an **Extension**, is a "
+            "`data:image/png;base64,...` QR of `uri`); recovery_codes: `{codes}`. Returned "
+            "only here, never again.",
+        }
+    )
+    def get_binding(self, factor) -> dict:
+        return self.context["binding"]
+
+    @extend_schema_field({"type": "object", "nullable": True})
+    def get_options(self, factor) -> None:
+        return None

@@ -1,0 +1,29 @@
+"""Celery tasks of the services app: thin, take ids, call the domain."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from services.webhooks import delivery
+
+logger = logging.getLogger("services.webhooks")
+
+
+@shared_task(ignore_result=True)
+def webhook_deliver_task(delivery_ids: list[int]) -> None:
+    """Attempt each delivery that is due; ids that are not due or already taken are no-ops,
+    so a duplicate or late message is harmless."""
+    for delivery_id in delivery_ids:
+        try:
+            delivery.delivery_attempt(delivery_id=delivery_id)
+        except Exception:
+            # One broken row must not starve the others; its lease expires and the sweeper
+            # tries it again.
+            logger.exception("webhook delivery %s failed unexpectedly", delivery_id)
+
+
+@shared_task(ignore_result=True)
+def webhook_deliveries_sweep_task() -> None:
+    delivery.deliveries_sweep()

@@ -1,0 +1,107 @@
+"""Writes to webhooks. Status changes are compare-and-set."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from services.models import Service, Webhook, WebhookDelivery
+from services.webhooks import signing
+from verify_platform.lib import crypto
+from verify_platform.lib.transitions import compare_and_set
+
+_PLAIN_FIELDS = ("friendly_name", "event_types", "webhook_url", "version")
+
+
+def webhook_create(
+    *,
+    service: Service,
+    friendly_name: str,
+    event_types: list[str],
+    webhook_url: str,
+    status: str = Webhook.Status.ENABLED,
+    version: str = Webhook.Version.V2,
+) -> tuple[Webhook, str]:
+    """Returns the webhook and its signing secret, which is never returned again."""
+    secret = signing.secret_new()
+    webhook = Webhook.objects.create(
+        account_id=service.account_id,
+        service=service,
+        friendly_name=friendly_name,
+        event_types=list(dict.fromkeys(event_types)),
+        webhook_url=webhook_url,
+        status=status,
+        version=version,
+        secret_encrypted=crypto.encrypt(secret),
+    )
+    return webhook, secret
+
+
+def webhook_update(*, webhook: Webhook, **fields: Any) -> Webhook:
+    """Plain fields are overwritten; `status` moves by compare-and-set."""
+    status = fields.pop("status", None)
+    unknown = set(fields) - set(_PLAIN_FIELDS)
+    if unknown:
+        raise TypeError(f"not updatable: {sorted(unknown)}")
+    with transaction.atomic():
+        if "event_types" in fields:
+            fields["event_types"] = list(dict.fromkeys(fields["event_types"]))
+        if fields:
+            Webhook.objects.filter(pk=webhook.pk).update(**fields, date_updated=timezone.now())
+        if status == Webhook.Status.ENABLED:
+            webhook_enable(webhook=webhook)
+        elif status == Webhook.Status.DISABLED:
+            webhook_disable(webhook=webhook)
+    webhook.refresh_from_db()
+    return webhook
+
+
+def webhook_enable(*, webhook: Webhook) -> bool:
+    """Enabling (by the tenant or an operator) clears the failure streak and the auto flag."""
+    return compare_and_set(
+        Webhook,
+        pk=webhook.pk,
+        sources=[Webhook.Status.DISABLED],
+        target=Webhook.Status.ENABLED,
+        auto_disabled=False,
+        disabled_reason="",
+        date_disabled=None,
+        failure_streak=0,
+        failing_since=None,
+        date_updated=timezone.now(),
+    )
+
+
+def webhook_disable(*, webhook: Webhook, reason: str = "", auto: bool = False) -> bool:
+    """A disabled webhook gets nothing: its waiting deliveries are canceled with it (an
+    operator can replay them from the admin)."""
+    now = timezone.now()
+    with transaction.atomic():
+        won = compare_and_set(
+            Webhook,
+            pk=webhook.pk,
+            sources=[Webhook.Status.ENABLED],
+            target=Webhook.Status.DISABLED,
+            auto_disabled=auto,
+            disabled_reason=reason[:255],
+            date_disabled=now,
+            date_updated=now,
+        )
+        if won:
+            WebhookDelivery.objects.filter(
+                webhook_id=webhook.pk, status=WebhookDelivery.Status.PENDING
+            ).update(
+                status=WebhookDelivery.Status.CANCELED,
+                last_error="webhook disabled",
+                date_completed=now,
+                date_updated=now,
+            )
+    return won
+
+
+def webhook_delete(*, webhook: Webhook) -> None:
+    """Deletes the webhook with its delivery log."""
+    with transaction.atomic():
+        Webhook.objects.filter(pk=webhook.pk).delete()
