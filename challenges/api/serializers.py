@@ -140,6 +140,7 @@ class ChallengeSerializer(serializers.Serializer):
 
 
 CHANNELS = ("sms", "whatsapp", "call", "email", "auto")
+VERIFICATION_UPDATE_STATUSES = ("canceled", "approved")
 _LOCALE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?")
 _CODE = re.compile(r"[0-9]{4,10}")  # ASCII digits only: [0-9], not \d
 _APP_HASH = re.compile(r"[A-Za-z0-9+/=]{1,32}")
@@ -216,8 +217,17 @@ class VerificationCreateForm(TwilioForm):
         return attrs
 
 
+def _update_status(value: str) -> None:
+    if value not in VERIFICATION_UPDATE_STATUSES:
+        raise serializers.ValidationError("must be canceled or approved")
+
+
 class VerificationUpdateForm(TwilioForm):
-    status = serializers.ChoiceField(("canceled", "approved"))
+    # A string, not a ChoiceField: its enum would collide in the schema with the other
+    # `Status` parameters (challenges, webhooks) that have other values.
+    status = serializers.CharField(
+        validators=[_update_status], help_text="`canceled` or `approved`"
+    )
 
 
 class VerificationCheckForm(TwilioForm):
