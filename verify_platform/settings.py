@@ -215,6 +215,8 @@ SPECTACULAR_SETTINGS = {
     "AUTHENTICATION_WHITELIST": [],
     "ENUM_NAME_OVERRIDES": {
         "PasskeyPreferenceEnum": "services.api.serializers.PASSKEY_PREFERENCES",
+        "ChallengeStatusEnum": "challenges.models.Challenge.Status",
+        "WebhookStatusEnum": "services.models.Webhook.Status",
     },
 }
 
