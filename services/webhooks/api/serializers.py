@@ -63,7 +63,7 @@ class WebhookForm(TwilioForm):
     friendly_name = serializers.CharField(max_length=64)
     event_types = EventTypesInputField(help_text=_EVENT_TYPES_HELP)
     webhook_url = WebhookUrlField()
-    status = serializers.ChoiceField(Webhook.Status.values, required=False)
+    status = serializers.ChoiceField(Webhook.Status.choices, required=False)
     version = serializers.ChoiceField(Webhook.Version.values, required=False)
 
 
@@ -81,7 +81,7 @@ class WebhookSerializer(serializers.Serializer):
     account_sid = serializers.CharField(source="account_id")
     friendly_name = serializers.CharField()
     event_types = EventTypesField(help_text=_EVENT_TYPES_HELP)
-    status = serializers.ChoiceField(Webhook.Status.values)
+    status = serializers.ChoiceField(Webhook.Status.choices)
     version = serializers.ChoiceField(Webhook.Version.values)
     webhook_url = serializers.CharField()
     webhook_method = serializers.ChoiceField(Webhook.Method.values)
