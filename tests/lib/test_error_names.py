@@ -16,7 +16,10 @@ pytestmark = pytest.mark.django_db
 @pytest.mark.parametrize(
     ("detail", "expected"),
     [
-        ({"EventTypes": {0: [ErrorDetail("may not be blank")]}}, ("EventTypes", "may not be blank")),
+        (
+            {"EventTypes": {0: [ErrorDetail("may not be blank")]}},
+            ("EventTypes", "may not be blank"),
+        ),
         ({"Details.Fields": {2: [ErrorDetail("bad item")]}}, ("Details.Fields", "bad item")),
         ({"FriendlyName": [ErrorDetail("too long")]}, ("FriendlyName", "too long")),
         ({"non_field_errors": [ErrorDetail("form-wide")]}, ("", "form-wide")),
