@@ -106,3 +106,28 @@ def test_fuzz_every_operation(case, tenant, owned, in_process_requests):
             if collection in owned:
                 case.path_parameters[name] = owned[collection]
     case.call_and_validate(headers={"Authorization": tenant.basic()})
+
+
+@schema.parametrize()
+@settings(
+    max_examples=4,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    database=None,
+)
+def test_fuzz_as_another_tenant_with_the_owners_ids(
+    case, tenant, other_tenant, owned, in_process_requests
+):
+    """SECURITY.md R17: authenticated as tenant B with tenant A's identifiers in every path
+    parameter, nothing succeeds and nothing of A's changes, whatever the body."""
+    from tests.integration.test_tenant_isolation import snapshot
+
+    before = snapshot(tenant.account)
+    for name in list(case.path_parameters or {}):
+        collection = _collection_before(case.path, name)
+        if collection in owned:
+            case.path_parameters[name] = owned[collection]
+    response = case.call_and_validate(headers={"Authorization": other_tenant.basic()})
+    if case.path_parameters:
+        assert response.status_code in (400, 401, 404, 413), response.status_code
+    assert snapshot(tenant.account) == before
