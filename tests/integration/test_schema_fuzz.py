@@ -120,7 +120,7 @@ def test_fuzz_as_another_tenant_with_the_owners_ids(
 ):
     """SECURITY.md R17: authenticated as tenant B with tenant A's identifiers in every path
     parameter, nothing succeeds and nothing of A's changes, whatever the body."""
-    from tests.integration.test_tenant_isolation import snapshot
+    from tests.integration.schema_ops import snapshot
 
     before = snapshot(tenant.account)
     for name in list(case.path_parameters or {}):
