@@ -141,8 +141,8 @@ class _PasskeysSerializer(serializers.Serializer):
             "type": "object",
             "nullable": True,
             "properties": {
-                "id": {"type": "string"},
-                "name": {"type": "string"},
+                "id": {"type": "string", "nullable": True},
+                "name": {"type": "string", "nullable": True},
                 "origins": {"type": "array", "items": {"type": "string"}},
             },
         }

@@ -14,6 +14,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from verify_platform.lib import errors
 
@@ -21,13 +22,25 @@ logger = logging.getLogger("verify_platform.api")
 
 
 def _first_error(detail, prefix: str = "") -> tuple[str, str]:
-    """Walk DRF's nested validation detail down to (parameter name, message)."""
+    """Walk DRF's nested validation detail down to (parameter name, message).
+
+    The name is the innermost wire name on the way: DRF keys the errors of a list item by
+    its integer index (and form-wide errors by `non_field_errors`), which name no
+    parameter, so those keep the name of the parameter that holds them. Empty entries
+    (the valid items of a list) are skipped.
+    """
     if isinstance(detail, dict):
-        key, value = next(iter(detail.items()))
-        name = key if key != "non_field_errors" else prefix
-        return _first_error(value, name)
-    if isinstance(detail, list) and detail:
-        return _first_error(detail[0], prefix)
+        for key, value in detail.items():
+            if not value:
+                continue
+            named = isinstance(key, str) and key != api_settings.NON_FIELD_ERRORS_KEY
+            return _first_error(value, key if named else prefix)
+        return prefix, ""
+    if isinstance(detail, list):
+        for item in detail:
+            if item:
+                return _first_error(item, prefix)
+        return prefix, ""
     return prefix, str(detail)
 
 

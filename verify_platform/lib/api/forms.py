@@ -10,6 +10,7 @@ string, as the SDK sends them.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from django.http import QueryDict
@@ -55,6 +56,23 @@ class TwilioForm(serializers.Serializer):
             kwargs["data"] = _flatten(data, self._declared_fields)
         super().__init__(*args, **kwargs)
 
+    def to_internal_value(self, data: Any) -> dict:
+        """A last guard for every field, present and future: a value decoded from JSON (an
+        object, a list item) may carry `\\u0000` or an unpaired surrogate, which DRF's
+        text checks never see and PostgreSQL refuses with an error, not a 400."""
+        value = super().to_internal_value(data)
+        wire_names = {python: wire for wire, python in self._python_names.items()}
+        for name, item in value.items():
+            if not storable(item):
+                raise serializers.ValidationError(
+                    {
+                        wire_names.get(name, name): [
+                            JSONObjectField.default_error_messages["characters"]
+                        ]
+                    }
+                )
+        return value
+
 
 def _flatten(data: QueryDict, fields: dict) -> dict:
     """QueryDict -> plain dict: repeated keys become lists only for list fields."""
@@ -68,6 +86,22 @@ def _flatten(data: QueryDict, fields: dict) -> dict:
     return out
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def storable(value: Any) -> bool:
+    """False when a decoded JSON value holds text PostgreSQL cannot store: a NUL (which
+    `\\u0000` smuggles past the form's own check) or an unpaired surrogate (`\\ud800`),
+    at any depth, in keys or values."""
+    if isinstance(value, str):
+        return "\x00" not in value and not _SURROGATE.search(value)
+    if isinstance(value, dict):
+        return all(storable(k) and storable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(storable(v) for v in value)
+    return True
+
+
 @extend_schema_field({"type": "string", "description": "A JSON object sent as one string."})
 class JSONObjectField(serializers.Field):
     """A JSON object sent as one string (`Metadata={"os": "Android"}`)."""
@@ -76,6 +110,7 @@ class JSONObjectField(serializers.Field):
         "invalid": "must be a JSON object",
         "too_long": "must be at most {max_length} characters",
         "values": "must have string values only",
+        "characters": "must not contain NUL or unpaired surrogate characters",
     }
 
     def __init__(self, *, max_length: int = 1024, string_values: bool = False, **kwargs: Any):
@@ -94,6 +129,8 @@ class JSONObjectField(serializers.Field):
             self.fail("invalid")
         if not isinstance(value, dict):
             self.fail("invalid")
+        if not storable(value):
+            self.fail("characters")
         if self.string_values and not all(isinstance(v, str) for v in value.values()):
             self.fail("values")
         return value

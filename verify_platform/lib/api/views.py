@@ -8,6 +8,7 @@ from django.http import HttpRequest, JsonResponse
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from verify_platform.lib.api.schema import TwilioAutoSchema
 from verify_platform.lib.errors import NotFound
 
 
@@ -17,6 +18,8 @@ class TwilioView(APIView):
     `self.account` is the authenticated tenant; every query takes it, so another tenant's
     SID is answered exactly like one that never existed.
     """
+
+    schema = TwilioAutoSchema()
 
     @property
     def account(self):

@@ -1,0 +1,39 @@
+"""Fixtures of the cross-feature tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import form
+from tests.integration.schema_ops import BODIES, IDENTITY
+
+
+@pytest.fixture
+def tenant_a_resources(tenant, api) -> dict[str, str | None]:
+    """Tenant A's service, entity, verified factor, pending challenge and webhook, keyed by
+    collection; None for kinds that could not be created."""
+    from challenges.domain import challenge_create
+    from services.domain import service_create
+    from services.webhooks.domain import webhook_create
+    from tests.factors.conftest import make_verified_factor
+
+    service = service_create(account=tenant.account, friendly_name="Tenant A login")
+    factor, _ = make_verified_factor(service, identity=IDENTITY)
+    challenge = challenge_create(factor=factor, details_message="Login from Paris")
+    webhook, _ = webhook_create(
+        service=service,
+        friendly_name="A's backend",
+        event_types=["*"],
+        webhook_url="https://tenant-a.example/hook",
+    )
+    created = form(api, f"/v2/Services/{service.sid}/Verifications", BODIES["CreateVerification"])
+    verification = created.json()["sid"] if created.status_code == 201 else None
+    return {
+        "Services": service.sid,
+        "Entities": IDENTITY,
+        "Factors": factor.sid,
+        "Challenges": challenge.sid,
+        "Webhooks": webhook.sid,
+        "Verifications": verification,
+        "Attempts": None,
+    }

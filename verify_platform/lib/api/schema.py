@@ -1,0 +1,125 @@
+"""The OpenAPI description of what every Twilio-path view shares.
+
+drf-spectacular sees each view on its own, so three facts that hold for all of them are
+added here rather than on each view: list pages are Twilio's envelope (`{<key>: [...],
+meta: {...}}`), not a bare array; every error is Twilio's error body; and the statuses any
+operation can answer (401 without valid credentials, 404 for an unknown or another tenant's
+identifier, 400 for bad parameters, 413 for an oversized body, 503 while the database is
+away) are documented, so clients and schema-driven tests know them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import ResolvedComponent
+
+JSON = "application/json"
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "Twilio's error shape; `more_info` links Twilio's page for `code`.",
+    "properties": {
+        "code": {"type": "integer"},
+        "message": {"type": "string"},
+        "more_info": {"type": "string", "format": "uri"},
+        "status": {"type": "integer"},
+    },
+    "required": ["code", "message", "more_info", "status"],
+}
+
+PAGE_META_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "page": {"type": "integer"},
+        "page_size": {"type": "integer"},
+        "first_page_url": {"type": "string", "format": "uri"},
+        "previous_page_url": {"type": "string", "format": "uri", "nullable": True},
+        "url": {"type": "string", "format": "uri"},
+        "next_page_url": {"type": "string", "format": "uri", "nullable": True},
+        "key": {"type": "string"},
+    },
+    "required": [
+        "page",
+        "page_size",
+        "first_page_url",
+        "previous_page_url",
+        "url",
+        "next_page_url",
+        "key",
+    ],
+}
+
+COMMON_ERRORS = {
+    "400": "60200 invalid parameter; the message names it.",
+    "401": "20003 authentication failed: missing, unknown or wrong credentials.",
+    "404": "20404 not found: an unknown identifier, or one of another account.",
+    "413": "20413 the request body is too large.",
+    "503": "20503 the service is temporarily unavailable; retry after `Retry-After` seconds.",
+}
+
+
+def list_key(path: str) -> str:
+    """The key of a list page: the collection's name in snake case (`RateLimits` ->
+    `rate_limits`), as Twilio names it."""
+    last = [s for s in path.strip("/").split("/") if not s.startswith("{")][-1]
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", last).lower()
+
+
+def _component(registry, name: str, schema: dict[str, Any]) -> dict[str, str]:
+    component = ResolvedComponent(
+        name=name, type=ResolvedComponent.SCHEMA, object=name, schema=schema
+    )
+    registry.register_on_missing(component)
+    return component.ref
+
+
+class TwilioAutoSchema(AutoSchema):
+    def get_description(self) -> str:
+        # The view's docstring is written for maintainers; an operation's description comes
+        # from `extend_schema(description=...)` only.
+        return ""
+
+    def get_operation(self, path, path_regex, path_prefix, method, registry):
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is None:
+            return None
+        responses = operation.setdefault("responses", {})
+        if method == "GET":
+            self._wrap_list_page(path, responses, registry)
+        error_ref = _component(registry, "Error", ERROR_SCHEMA)
+        for code in self._possible_errors(operation):
+            responses.setdefault(code, {"description": COMMON_ERRORS[code]})
+        for code, response in responses.items():
+            if code[:1] in ("4", "5") and not response.get("content"):
+                response["content"] = {JSON: {"schema": error_ref}}
+        return operation
+
+    @staticmethod
+    def _possible_errors(operation: dict[str, Any]) -> list[str]:
+        params = operation.get("parameters", [])
+        has_body = "requestBody" in operation
+        codes = ["401", "503"]
+        if any(p.get("in") == "path" for p in params):
+            codes.append("404")
+        if has_body or any(p.get("in") == "query" for p in params):
+            codes.append("400")
+        if has_body:
+            codes.append("413")
+        return sorted(codes)
+
+    def _wrap_list_page(self, path: str, responses: dict[str, Any], registry) -> None:
+        content = responses.get("200", {}).get("content", {}).get(JSON)
+        if not content or content.get("schema", {}).get("type") != "array":
+            return
+        key = list_key(path)
+        content["schema"] = {
+            "type": "object",
+            "properties": {
+                key: content["schema"],
+                "meta": _component(registry, "PageMeta", PAGE_META_SCHEMA),
+            },
+            "required": [key, "meta"],
+        }
