@@ -14,6 +14,8 @@ from verify_platform.lib import crypto
 ENCRYPTED_FIELDS: list[tuple[str, str]] = [
     ("services.Account", "auth_token_encrypted"),
     ("factors.Factor", "secret_encrypted"),
+    ("factors.Factor", "phone_number_encrypted"),
+    ("challenges.FactorCode", "code_sealed"),
 ]
 
 
