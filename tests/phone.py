@@ -48,12 +48,13 @@ def enrolled_factor(
     from factors import domain
     from tests.challenges.conftest import run_due
 
-    factor, _ = domain.factor_create(
+    factor, _ = domain.phone_factor_create(
         service=service,
         identity=identity,
         factor_type=factor_type,
         friendly_name="My phone",
         phone_number=number,
+        now=now,
     )
     assert "sent" in run_due(now)
     factor = domain.factor_update(factor=factor, auth_payload=last_code(number), now=now)
