@@ -60,7 +60,8 @@ class FactorUpdateForm(_ConfigFields):
         max_length=64,
         trim_whitespace=False,
         help_text="A current code: verifies an unverified factor. Must be exactly "
-        "`code_length` ASCII digits (else 400/60200). Failed checks are counted per factor: "
+        "`code_length` ASCII digits (else 400/60200); for a phone factor (extension), the "
+        "code that was sent (5 wrong ones or 10 minutes end it: 400/60317). Failed checks are counted per factor: "
         "after 5 consecutive failures each check waits an exponentially growing delay "
         "(429/60310 with Retry-After); after 100 the factor is locked (429/60310) until an "
         "operator unlocks it.",

@@ -269,3 +269,19 @@ def test_expired_codes_are_swept(service):
     session = FactorCode.objects.get(challenge_id=challenge.sid)
     assert session.status == "expired" and session.code_sealed == ""
     assert run_due(T0 + timedelta(minutes=5)) == []
+
+
+def test_admin_shows_the_delivery_timeline_without_code_or_number(admin_client, service):
+    factor = enrolled_factor(service, MOBILE, now=T0 - timedelta(hours=1))
+    challenge = _challenge(factor)
+    run_due(T0)
+    code = last_code(MOBILE)
+    page = admin_client.get(f"/admin/challenges/challenge/{challenge.sid}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "step 0 &middot; sms &middot; sent" in html
+    assert code not in html and MOBILE not in html
+    factor_page = admin_client.get(f"/admin/factors/factor/{factor.sid}/change/")
+    assert factor_page.status_code == 200
+    assert "+4*******3456" in factor_page.content.decode()
+    assert MOBILE not in factor_page.content.decode()
