@@ -169,3 +169,5 @@ def test_deleting_the_factor_stops_its_send(sdk, service):
     sdk.services(service.sid).entities(IDENTITY).factors(created.sid).delete()
     assert run_due() == [] and sent() == []
     assert not FactorCode.objects.exists() and not DeliveryAttempt.objects.exists()
+    deleted = Event.objects.get(resource_sid=created.sid, type="factor.deleted")
+    assert deleted.payload["factor_type"] == "sms" and MOBILE not in str(deleted.payload)
