@@ -46,6 +46,7 @@ class ChallengeAdmin(admin.ModelAdmin):
         "metadata",
         "date_created",
         "date_updated",
+        "delivery",
         "events",
     )
     readonly_fields = fields
@@ -55,6 +56,25 @@ class ChallengeAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description="Delivery (phone factors)")
+    def delivery(self, obj: Challenge) -> str:
+        """The timeline of a phone challenge's code: channel and outcome of each step (never
+        the code, nor the number)."""
+        rows = DeliveryAttempt.objects.filter(factor_code__challenge_id=obj.sid).order_by(
+            "date_created", "send_number", "step"
+        )
+        return (
+            format_html_join(
+                "\n",
+                "<div>step {} &middot; {} &middot; {} &middot; sent {} &middot; {}</div>",
+                (
+                    (a.step, a.channel, a.status, a.date_sent or "-", a.error_message or "")
+                    for a in rows
+                ),
+            )
+            or "-"
+        )
 
     @admin.display(description="Events")
     def events(self, obj: Challenge) -> str:

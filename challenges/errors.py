@@ -6,7 +6,7 @@
 | 60323 | 403  | The challenge passed its `expiration_date` (status `expired`). Twilio: "Challenge expired", 403. |
 | 60311 | 409  | The challenge was already approved; a second response cannot approve it again. |
 | 60202 | 429  | A verification's 5 wrong codes are used up (and new starts for its destination wait until its lifetime ends). |
-| 60203 | 429  | A 6th send to one destination within a verification's lifetime. |
+| 60203 | 429  | A 6th send to one destination within a verification's lifetime; for a phone factor, a 6th code (enrolment or challenge) to its number within 10 minutes. |
 | 60212 | 429  | Concurrent starts for one destination kept colliding. |
 | 60200 | 400  | Invalid parameter (`ExpirationDate` not in the future or more than 60 minutes ahead, malformed `Details.Fields`, `AuthPayload` format). |
 """

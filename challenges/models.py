@@ -161,10 +161,58 @@ class Verification(OtpSession):
         return self.status == self.Status.APPROVED
 
 
+class FactorCode(OtpSession):
+    """The OTP session of a phone factor: its enrolment (`challenge` is null) or one of its
+    challenges. The same code store, counters and delivery attempts as a verification; the
+    code is bound to this one request. The destination is the factor's encrypted number, read
+    only when a step is sent."""
+
+    class Status(models.TextChoices):
+        # The engine's own values, so its pending/expired/failed transitions apply as they are.
+        PENDING = "pending"
+        APPROVED = "approved"
+        CANCELED = "canceled"
+        MAX_ATTEMPTS_REACHED = "max_attempts_reached"
+        EXPIRED = "expired"
+        FAILED = "failed"
+
+    service = models.ForeignKey("services.Service", on_delete=models.CASCADE, related_name="+")
+    factor = models.ForeignKey("factors.Factor", on_delete=models.CASCADE, related_name="+")
+    challenge = models.OneToOneField(
+        Challenge, on_delete=models.CASCADE, null=True, blank=True, related_name="code"
+    )
+    channel = models.CharField(max_length=16)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.PENDING)
+    # Until then this code counts against its factor's budget of 5 sends per 10 minutes.
+    budget_until = models.DateTimeField()
+
+    class Meta(OtpSession.Meta):
+        ordering = ("date_created",)
+        indexes = [
+            models.Index(fields=["factor", "budget_until"]),
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(status="pending"),
+                name="factor_code_pending_expiry",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"code {self.pk} of {self.challenge_id or self.factor_id}"
+
+    @property
+    def sid(self) -> str:
+        """What events and logs name: the challenge, or the factor for an enrolment."""
+        return self.challenge_id or self.factor_id
+
+    custom_friendly_name = None  # the engine's message uses the service name
+
+
 class DeliveryAttempt(models.Model):
     """One step of one send: the durable timer. `scheduled` rows are due at `due_at`; the
     ETA task is the fast path and the sweeper the backstop. `sending` carries a lease so a
-    worker killed mid-send does not strand the row."""
+    worker killed mid-send does not strand the row. Its owner is a verification or a phone
+    factor's code, never both."""
 
     class Status(models.TextChoices):
         SCHEDULED = "scheduled"
@@ -177,7 +225,10 @@ class DeliveryAttempt(models.Model):
 
     sid = models.CharField(primary_key=True, max_length=34, default=sids.attempt_sid)
     verification = models.ForeignKey(
-        Verification, on_delete=models.CASCADE, related_name="attempts"
+        Verification, on_delete=models.CASCADE, related_name="attempts", null=True, blank=True
+    )
+    factor_code = models.ForeignKey(
+        FactorCode, on_delete=models.CASCADE, related_name="attempts", null=True, blank=True
     )
     send_number = models.PositiveSmallIntegerField(default=1)
     step = models.PositiveSmallIntegerField(default=0)
@@ -208,6 +259,14 @@ class DeliveryAttempt(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["verification", "send_number", "step"], name="attempt_one_per_step"
+            ),
+            models.UniqueConstraint(
+                fields=["factor_code", "send_number", "step"], name="attempt_code_one_per_step"
+            ),
+            models.CheckConstraint(
+                condition=Q(verification__isnull=False, factor_code__isnull=True)
+                | Q(verification__isnull=True, factor_code__isnull=False),
+                name="attempt_one_owner",
             ),
         ]
 

@@ -17,8 +17,9 @@ logger = logging.getLogger("challenges.tasks")
 
 @shared_task
 def challenge_expire_sweep_task() -> int:
-    """The backstop that writes `expired` (and its event) for challenges nobody read."""
-    return domain.challenge_expire_due()
+    """The backstop that writes `expired` (and its event) for challenges nobody read, and
+    erases the sealed copies of phone codes whose lifetime is over."""
+    return domain.challenge_expire_due() + domain.factor_code_expire_due()
 
 
 @shared_task(name="challenges.delivery_attempt_send")

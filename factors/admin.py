@@ -1,4 +1,5 @@
-"""Operator view of factors. The seed and the recovery-code hashes are never shown."""
+"""Operator view of factors. The seed, the recovery-code hashes and a phone factor's full
+number are never shown (only its masked form)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ class FactorAdmin(admin.ModelAdmin):
         "factor_type",
         "status",
         "friendly_name",
+        "phone_number_masked",
         "alg",
         "code_length",
         "time_step",

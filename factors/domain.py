@@ -13,6 +13,8 @@ import enum
 import hmac
 import logging
 import math
+import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,13 +24,14 @@ from django.utils import timezone
 
 from entities.domain import entity_get_or_create
 from entities.models import Entity
-from factors import recovery, totp
+from factors import phone, recovery, totp
 from factors.errors import FactorLocked, FactorThrottled
-from factors.models import Factor, FactorType, RecoveryCode, TotpAlgorithm
+from factors.models import PHONE_FACTOR_CHANNELS, Factor, FactorType, RecoveryCode, TotpAlgorithm
 from services.domain import event_record
 from services.models import Service
 from verify_platform.lib import crypto
 from verify_platform.lib.errors import InvalidParameter
+from verify_platform.lib.phones import TEXT_CHANNELS, is_landline, mask_phone, normalize_phone
 from verify_platform.lib.transitions import compare_and_set
 
 logger = logging.getLogger("verify_platform.factors")
@@ -39,6 +42,9 @@ DEFAULT_ALG = TotpAlgorithm.SHA1
 FREE_FAILURES = 5
 MAX_DELAY_SECONDS = 3600
 LOCK_AFTER_FAILURES = 100
+# A phone code has the service's `code_length` (4-10); the exact length is checked against
+# the code itself.
+_PHONE_CODE = re.compile(r"[0-9]{4,10}")
 
 
 class CheckResult(enum.Enum):
@@ -85,6 +91,7 @@ def factor_create(
     factor_type: str,
     friendly_name: str,
     secret: str | None = None,
+    phone_number: str | None = None,
     alg: str | None = None,
     code_length: int | None = None,
     time_step: int | None = None,
@@ -98,6 +105,15 @@ def factor_create(
     if factor_type == FactorType.RECOVERY_CODES:
         return recovery_codes_create(
             service=service, identity=identity, friendly_name=friendly_name, metadata=metadata
+        )
+    if factor_type in PHONE_FACTOR_CHANNELS:
+        return phone_factor_create(
+            service=service,
+            identity=identity,
+            factor_type=factor_type,
+            friendly_name=friendly_name,
+            phone_number=phone_number,
+            metadata=metadata,
         )
     if factor_type != FactorType.TOTP:
         raise InvalidParameter("FactorType", f"{factor_type!r} is not supported")
@@ -181,6 +197,45 @@ def recovery_codes_create(
     return factor, {"codes": codes}
 
 
+def phone_factor_create(
+    *,
+    service: Service,
+    identity: str,
+    factor_type: str,
+    friendly_name: str,
+    phone_number: str | None,
+    metadata: dict | None = None,
+    now: datetime | None = None,
+) -> tuple[Factor, dict[str, Any]]:
+    """An unverified sms, whatsapp or voice factor; its enrolment code is sent after commit
+    and `factor_update(auth_payload=...)` with that code verifies it.
+
+    The number follows the Verifications API's rules for `To` (E.164, no landline for text
+    channels); anything refused here never reaches an adapter. It is stored encrypted and
+    returned in full only in this call's binding."""
+    number = normalize_phone(phone_number) if phone_number else None
+    if number is None:
+        raise InvalidParameter("Binding.PhoneNumber", "must be an E.164 phone number")
+    channel = PHONE_FACTOR_CHANNELS[factor_type]
+    if channel in TEXT_CHANNELS and is_landline(number):
+        raise InvalidParameter("Binding.PhoneNumber", f"a landline cannot receive {channel}")
+    now = _now(now)
+    with transaction.atomic():
+        entity = entity_get_or_create(service=service, identity=identity)
+        factor = Factor.objects.create(
+            service=service,
+            entity=entity,
+            factor_type=factor_type,
+            friendly_name=friendly_name,
+            phone_number_encrypted=crypto.encrypt(number),
+            phone_number_masked=mask_phone(number),
+            metadata=metadata,
+        )
+        phone.engine().enrollment_start(factor=factor, now=now)
+        _record(factor, "factor.created")
+    return factor, {"phone_number": number}
+
+
 # --- updates --------------------------------------------------------------------------------
 
 
@@ -223,7 +278,14 @@ def factor_update(
         if changes:
             Factor.objects.filter(pk=factor.pk).update(**changes, date_updated=now)
         if auth_payload is not None and current.status == Factor.Status.UNVERIFIED:
-            result = factor_check_code(factor_id=factor.pk, payload=auth_payload, now=now)
+            match = None
+            if current.factor_type in PHONE_FACTOR_CHANNELS:
+                match = lambda: phone.engine().enrollment_check(  # noqa: E731
+                    factor=current, payload=auth_payload, now=now
+                )
+            result = factor_check_code(
+                factor_id=factor.pk, payload=auth_payload, now=now, match=match
+            )
             if result is CheckResult.APPROVED and compare_and_set(
                 Factor,
                 pk=factor.pk,
@@ -262,7 +324,11 @@ def factor_validate_payload(*, factor: Factor, payload: str, allow_recovery: boo
         return
     if factor.factor_type == FactorType.TOTP and totp.is_code_format(payload, factor.code_length):
         return
-    if factor.factor_type == FactorType.RECOVERY_CODES:
+    if factor.factor_type in PHONE_FACTOR_CHANNELS:
+        if payload.isascii() and _PHONE_CODE.fullmatch(payload):
+            return
+        detail = "must be the code that was sent (4 to 10 ASCII digits)"
+    elif factor.factor_type == FactorType.RECOVERY_CODES:
         detail = "must be a recovery code (XXXX-XXXX-XXXX-XXXX)"
     else:
         detail = f"must be exactly {factor.code_length} ASCII digits"
@@ -303,11 +369,19 @@ def _consume_recovery_code(*, entity_id: str, canonical: str, now: datetime) -> 
     return won == 1
 
 
-def _compare(factor: Factor, payload: str, now: datetime, allow_recovery: bool) -> CheckResult:
+def _compare(
+    factor: Factor,
+    payload: str,
+    now: datetime,
+    allow_recovery: bool,
+    match: Callable[[], CheckResult] | None,
+) -> CheckResult:
     canonical = recovery.canonical(payload) if allow_recovery else None
     if canonical is not None:
         consumed = _consume_recovery_code(entity_id=factor.entity_id, canonical=canonical, now=now)
         return CheckResult.APPROVED if consumed else CheckResult.WRONG
+    if match is not None:
+        return match()
     if factor.factor_type != FactorType.TOTP or not totp.is_code_format(
         payload, factor.code_length
     ):
@@ -332,20 +406,27 @@ def _compare(factor: Factor, payload: str, now: datetime, allow_recovery: bool) 
 
 
 def factor_check_code(
-    *, factor_id: str, payload: str, now: datetime | None = None, allow_recovery: bool = True
+    *,
+    factor_id: str,
+    payload: str,
+    now: datetime | None = None,
+    allow_recovery: bool = True,
+    match: Callable[[], CheckResult] | None = None,
 ) -> CheckResult:
     """Check a code against a factor and book the outcome. Call inside `transaction.atomic`.
 
     Raises FactorLocked / FactorThrottled (nothing is compared or counted then). Any refusal
     after comparing, including a replayed code, counts as a consecutive failure; a success
-    resets the count (NIST SP 800-63B 5.2.2)."""
+    resets the count (NIST SP 800-63B 5.2.2). `match` compares a code the server sent (a
+    phone factor's enrolment or challenge code) instead of the factor's own TOTP, so phone
+    codes share this throttle."""
     now = _now(now)
     factor = Factor.objects.select_for_update().get(pk=factor_id)
     _gate(factor, now)
-    result = _compare(factor, payload, now, allow_recovery)
+    result = _compare(factor, payload, now, allow_recovery, match)
     if result is CheckResult.REPLAYED:
         # ASVS 2.8.5: a reused code is refused and logged (never the code itself).
-        logger.warning("replayed TOTP step refused factor=%s", factor.sid)
+        logger.warning("replayed code refused factor=%s", factor.sid)
     if result is CheckResult.APPROVED:
         Factor.objects.filter(pk=factor.pk).update(
             consecutive_failures=0, next_check_at=None, date_last_used=now

@@ -10,10 +10,22 @@ from verify_platform.lib import sids
 
 
 class FactorType(models.TextChoices):
-    """Grows with the channels: later issues add sms, whatsapp and voice."""
+    """`sms`, `whatsapp` and `voice` are phone factors (an extension): a code sent by the OTP
+    engine to the bound number proves possession."""
 
     TOTP = "totp"
     RECOVERY_CODES = "recovery_codes"
+    SMS = "sms"
+    WHATSAPP = "whatsapp"
+    VOICE = "voice"
+
+
+# The engine's channel for each phone factor type.
+PHONE_FACTOR_CHANNELS: dict[str, str] = {
+    FactorType.SMS: "sms",
+    FactorType.WHATSAPP: "whatsapp",
+    FactorType.VOICE: "call",
+}
 
 
 class TotpAlgorithm(models.TextChoices):
@@ -37,6 +49,10 @@ class Factor(models.Model):
     friendly_name = models.CharField(max_length=64)
     # Key-ring ciphertext of the base32 seed; empty for factors without a seed.
     secret_encrypted = models.TextField(blank=True, default="", editable=False)
+    # Phone factors: the E.164 number under the key ring (it reaches the engine only when a
+    # code is sent), and the masked form every read after creation shows.
+    phone_number_encrypted = models.TextField(blank=True, default="", editable=False)
+    phone_number_masked = models.CharField(max_length=32, blank=True, default="", editable=False)
     # Resolved at creation (factor > service > default) so a later change to the service
     # never silently changes the codes an enrolled authenticator produces.
     alg = models.CharField(max_length=8, choices=TotpAlgorithm.choices, default=TotpAlgorithm.SHA1)

@@ -61,7 +61,8 @@ class AuthPayloadField(serializers.CharField):
         kwargs.setdefault(
             "help_text",
             "A TOTP code of exactly `code_length` ASCII digits, or a recovery code "
-            "(`XXXX-XXXX-XXXX-XXXX`, extension). Anything else is 400/60200. Per challenge, "
+            "(`XXXX-XXXX-XXXX-XXXX`, extension), or for a phone factor (extension) the code "
+            "sent for this challenge (not accepted on create). Anything else is 400/60200. Per challenge, "
             "5 wrong codes deny it and further answers get 429/60308. Per factor, "
             "consecutive failures beyond 5 get 429/60310 with `Retry-After`, and 100 lock "
             "the factor (429/60310).",

@@ -1,7 +1,8 @@
 """Writes and transitions of challenges and verifications. Import from here
 (`challenges.domain.verification_check`); the modules are `challenges` (TOTP and push-style
 challenges), `verifications` and `delivery` (the OTP engine) over `core` (its code store,
-plans and scheduling, meant to be reused by phone-factor challenges)."""
+plans and scheduling), and `phone` (phone factors' enrolment and challenge codes on the same
+engine)."""
 
 from challenges.clock import current_time
 from challenges.domain.challenges import (
@@ -17,6 +18,7 @@ from challenges.domain.delivery import (
     delivery_attempt_sweep,
     delivery_status_record,
 )
+from challenges.domain.phone import factor_code_expire_due
 from challenges.domain.verifications import (
     verification_approve,
     verification_cancel,
@@ -36,6 +38,7 @@ __all__ = [
     "delivery_attempt_send",
     "delivery_attempt_sweep",
     "delivery_status_record",
+    "factor_code_expire_due",
     "plan_for",
     "verification_approve",
     "verification_cancel",

@@ -14,23 +14,35 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from challenges.domain import phone
 from challenges.errors import ChallengeAlreadyApproved, ChallengeAttemptsExceeded, ChallengeExpired
-from challenges.models import Challenge
+from challenges.models import Challenge, FactorCode
 from factors import domain as factor_domain
 from factors.errors import FactorNotVerified
-from factors.models import Factor
+from factors.models import PHONE_FACTOR_CHANNELS, Factor
 from services.domain import event_record
 from verify_platform.lib.errors import InvalidParameter, VerifyError
 from verify_platform.lib.transitions import compare_and_set
 
 DEFAULT_LIFETIME = timedelta(minutes=5)
 MAX_LIFETIME = timedelta(minutes=60)
+# A sent code is valid for at most 10 minutes (NIST SP 800-63B 5.1.3.2), so a phone
+# factor's challenge cannot outlive it.
+MAX_PHONE_LIFETIME = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
 
 _TERMINAL_EVENTS = {
     Challenge.Status.APPROVED: "challenge.approved",
     Challenge.Status.DENIED: "challenge.denied",
     Challenge.Status.EXPIRED: "challenge.expired",
+}
+
+
+# The state a phone challenge's code is left in when the challenge ends another way.
+_CODE_ENDS = {
+    Challenge.Status.APPROVED: FactorCode.Status.CANCELED,  # e.g. by a recovery code
+    Challenge.Status.DENIED: FactorCode.Status.MAX_ATTEMPTS_REACHED,
+    Challenge.Status.EXPIRED: FactorCode.Status.EXPIRED,
 }
 
 
@@ -68,6 +80,13 @@ def _transition(challenge_pk: str, target: str, now: datetime, **extra: Any) -> 
         challenge = Challenge.objects.select_related(
             "factor__service", "factor__entity", "service"
         ).get(pk=challenge_pk)
+        if challenge.factor.factor_type in PHONE_FACTOR_CHANNELS:
+            # A code ended by its own check is already closed; this covers the rest.
+            phone.phone_challenge_close(
+                challenge_id=challenge_pk,
+                target=_CODE_ENDS[target],
+                now=now,
+            )
         event_record(
             service=challenge.service,
             type=_TERMINAL_EVENTS[target],
@@ -93,8 +112,13 @@ def _get(pk: str) -> Challenge:
 
 def _answer(challenge: Challenge, auth_payload: str, now: datetime) -> None:
     """Inside the caller's transaction, with the challenge row locked and pending."""
+    match = None
+    if challenge.factor.factor_type in PHONE_FACTOR_CHANNELS:
+        match = lambda: phone.phone_challenge_check(  # noqa: E731
+            challenge_id=challenge.pk, payload=auth_payload, now=now
+        )
     result = factor_domain.factor_check_code(
-        factor_id=challenge.factor_id, payload=auth_payload, now=now
+        factor_id=challenge.factor_id, payload=auth_payload, now=now, match=match
     )
     if result is factor_domain.CheckResult.APPROVED:
         _transition(challenge.pk, Challenge.Status.APPROVED, now, date_responded=now)
@@ -122,6 +146,17 @@ def challenge_create(
     now = _now(now)
     if factor.status != Factor.Status.VERIFIED:
         raise FactorNotVerified()
+    if factor.factor_type in PHONE_FACTOR_CHANNELS:
+        return _phone_challenge_create(
+            factor=factor,
+            auth_payload=auth_payload,
+            expiration_date=expiration_date,
+            details_message=details_message,
+            details_fields=details_fields,
+            hidden_details=hidden_details,
+            metadata=metadata,
+            now=now,
+        )
     if expiration_date is None:
         expiration_date = now + DEFAULT_LIFETIME
     elif expiration_date <= now or expiration_date > now + MAX_LIFETIME:
@@ -145,6 +180,42 @@ def challenge_create(
         if auth_payload is not None:
             locked = Challenge.objects.select_for_update().get(pk=challenge.pk)
             _answer(locked, auth_payload, now)
+    return _get(challenge.pk)
+
+
+def _phone_challenge_create(
+    *,
+    factor: Factor,
+    auth_payload: str | None,
+    expiration_date: datetime | None,
+    now: datetime,
+    **fields: Any,
+) -> Challenge:
+    """A challenge on a phone factor sends a fresh code bound to it; the answer comes later
+    through `challenge_respond`, so `AuthPayload` on create is refused."""
+    if auth_payload is not None:
+        raise InvalidParameter("AuthPayload", "a phone factor's code is sent after the create")
+    if expiration_date is None:
+        expiration_date = now + DEFAULT_LIFETIME
+    elif expiration_date <= now or expiration_date > now + MAX_PHONE_LIFETIME:
+        raise InvalidParameter(
+            "ExpirationDate", "must be in the future and at most 10 minutes from now"
+        )
+    with transaction.atomic():
+        locked = Factor.objects.select_for_update().select_related("service").get(pk=factor.pk)
+        challenge = Challenge.objects.create(
+            service_id=factor.service_id,
+            entity_id=factor.entity_id,
+            factor=factor,
+            expiration_date=expiration_date,
+            details_message=fields["details_message"],
+            details_fields=fields["details_fields"] or [],
+            hidden_details=fields["hidden_details"],
+            metadata=fields["metadata"],
+        )
+        phone.phone_challenge_start(
+            factor=locked, challenge_id=challenge.pk, expires_at=expiration_date, now=now
+        )
     return _get(challenge.pk)
 
 

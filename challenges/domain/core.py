@@ -5,9 +5,10 @@ Every transaction that changes a verification or its attempts first locks the ve
 row (`_lock`), so a check, a cancel, a provider callback and a worker recording a send are
 serialised per verification; status changes are compare-and-set on top of that.
 
-Phone-factor challenges are meant to reuse this engine: their model inherits `OtpSession`
-(code store, counters, plan, expiry), `DeliveryAttempt` gains a second, nullable owner, and
-`_lock`/`_end`/`_schedule_step` take the owner instead of a `Verification`.
+Phone factors reuse this engine: their `FactorCode` inherits `OtpSession` (code store,
+counters, plan, expiry) and is the second, nullable owner of `DeliveryAttempt`; the helpers
+below take either owner (`Owner`). A `FactorCode` writes no `verification.*` event when it
+ends: its challenge or factor records what the client sees.
 """
 
 from __future__ import annotations
@@ -19,13 +20,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from challenges.destinations import PHONE_CHANNELS, TEXT_CHANNELS, is_landline
 from challenges.models import (
     DeliveryAttempt,
+    FactorCode,
     Verification,
 )
 from channels import registry
+from factors.models import Factor
 from services.domain import event_record
 from services.models import Service
 from verify_platform.lib import crypto
@@ -39,6 +43,29 @@ AttemptStatus = DeliveryAttempt.Status
 KNOWN_CHANNELS = (*PHONE_CHANNELS, "email")
 MAX_STEP_TIMEOUT = 600
 
+# What a delivery attempt belongs to.
+Owner = Verification | FactorCode
+
+
+def _owner_field(owner: Owner) -> str:
+    return "factor_code" if isinstance(owner, FactorCode) else "verification"
+
+
+def _attempts(owner: Owner) -> QuerySet[DeliveryAttempt]:
+    return DeliveryAttempt.objects.filter(**{f"{_owner_field(owner)}_id": owner.pk})
+
+
+def _destination(owner: Owner) -> str:
+    """Where a step goes. A factor's number is decrypted only here, when a step is sent."""
+    if isinstance(owner, FactorCode):
+        sealed = (
+            Factor.objects.filter(pk=owner.factor_id)
+            .values_list("phone_number_encrypted", flat=True)
+            .first()
+        )
+        return crypto.decrypt(sealed or "")
+    return owner.to
+
 
 # --- the code store -------------------------------------------------------------------------
 
@@ -47,7 +74,7 @@ def _new_code(length: int) -> str:
     return f"{secrets.randbelow(10**length):0{length}d}"
 
 
-def _code_matches(verification: Verification, code: str) -> bool:
+def _code_matches(verification: Owner, code: str) -> bool:
     digest = crypto.keyed_hash(code, salt=verification.code_salt)
     return hmac.compare_digest(digest.encode(), verification.code_hash.encode())
 
@@ -95,12 +122,16 @@ def plan_for(*, service: Service, channel: str, to: str) -> list[dict[str, Any]]
 # --- events ---------------------------------------------------------------------------------
 
 
-def _event(verification: Verification, type: str, **payload: Any) -> None:
+def _event(verification: Owner, type: str, **payload: Any) -> None:
+    if isinstance(verification, FactorCode):
+        subject = {"factor_sid": verification.factor_id, "challenge_sid": verification.challenge_id}
+    else:
+        subject = {"verification_sid": verification.sid}
     event_record(
         service=verification.service,
         type=type,
         resource_sid=verification.sid,
-        payload={"verification_sid": verification.sid, "channel": verification.channel, **payload},
+        payload={**subject, "channel": verification.channel, **payload},
     )
 
 
@@ -132,7 +163,7 @@ def _enqueue_on_commit(attempt: DeliveryAttempt) -> None:
     transaction.on_commit(lambda: _enqueue(sid, eta))
 
 
-def _step_deadline(verification: Verification, step: int, start: datetime) -> datetime:
+def _step_deadline(verification: Owner, step: int, start: datetime) -> datetime:
     plan = verification.plan
     timeout = plan[step].get("timeout") if step < len(plan) - 1 else None
     if not timeout:
@@ -141,10 +172,10 @@ def _step_deadline(verification: Verification, step: int, start: datetime) -> da
 
 
 def _schedule_step(
-    verification: Verification, *, send_number: int, step: int, due_at: datetime
+    verification: Owner, *, send_number: int, step: int, due_at: datetime
 ) -> DeliveryAttempt:
     attempt = DeliveryAttempt.objects.create(
-        verification=verification,
+        **{_owner_field(verification): verification},
         send_number=send_number,
         step=step,
         channel=verification.plan[step]["channel"],
@@ -164,20 +195,44 @@ def _lock(verification_sid: str) -> Verification | None:
     )
 
 
+def _lock_code(pk: int) -> FactorCode | None:
+    return (
+        FactorCode.objects.select_for_update(of=("self",))
+        .select_related("service")
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def _lock_owner_of(attempt_sid: str) -> Owner | None:
+    """Lock the verification or factor code an attempt belongs to."""
+    row = (
+        DeliveryAttempt.objects.filter(pk=attempt_sid)
+        .values("verification_id", "factor_code_id")
+        .first()
+    )
+    if row is None:
+        return None
+    if row["verification_id"] is not None:
+        return _lock(row["verification_id"])
+    return _lock_code(row["factor_code_id"])
+
+
 def _end(
-    verification: Verification,
+    verification: Owner,
     target: str,
     now: datetime,
     *,
     extra_filter: dict[str, Any] | None = None,
+    sources: tuple[str, ...] = (Status.PENDING,),
     **payload: Any,
 ) -> bool:
     """pending -> a terminal status: erase the sealed code, cancel what is still scheduled,
-    record the event. Call with the verification locked."""
+    record the event. Call with the owner locked."""
     won = compare_and_set(
-        Verification,
+        type(verification),
         pk=verification.pk,
-        sources=[Status.PENDING],
+        sources=list(sources),
         target=target,
         extra_filter=extra_filter,
         code_sealed="",
@@ -185,10 +240,11 @@ def _end(
     )
     if not won:
         return False
-    DeliveryAttempt.objects.filter(
-        verification_id=verification.pk, status=AttemptStatus.SCHEDULED
-    ).update(status=AttemptStatus.CANCELED, date_updated=now)
+    _attempts(verification).filter(status=AttemptStatus.SCHEDULED).update(
+        status=AttemptStatus.CANCELED, date_updated=now
+    )
     verification.status = target
     verification.code_sealed = ""
-    _event(verification, f"verification.{target}", **payload)
+    if isinstance(verification, Verification):
+        _event(verification, f"verification.{target}", **payload)
     return True

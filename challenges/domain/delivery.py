@@ -18,20 +18,22 @@ from django.db.models import F, Q
 from challenges.clock import current_time
 from challenges.domain.core import (
     AttemptStatus,
+    Owner,
     Status,
     _attempt_payload,
+    _attempts,
+    _destination,
     _end,
     _enqueue,
     _enqueue_on_commit,
     _event,
-    _lock,
+    _lock_owner_of,
     _schedule_step,
     _step_deadline,
 )
 from challenges.models import (
     LIFETIME_SECONDS,
     DeliveryAttempt,
-    Verification,
 )
 from channels import registry
 from channels.base import (
@@ -75,10 +77,7 @@ def _attempt_claim(*, attempt_sid: str, now: datetime | None) -> _Claim | None:
     """Step 1: take the attempt, only while its verification is pending and unexpired."""
     with transaction.atomic():
         now = current_time(now)
-        row = DeliveryAttempt.objects.filter(pk=attempt_sid).values("verification_id").first()
-        if row is None:
-            return None
-        verification = _lock(row["verification_id"])
+        verification = _lock_owner_of(attempt_sid)
         if verification is None:
             return None
         if verification.status != Status.PENDING:
@@ -106,7 +105,7 @@ def _attempt_claim(*, attempt_sid: str, now: datetime | None) -> _Claim | None:
         service = verification.service
         message = OutboundMessage(
             channel=attempt.channel,
-            to=verification.to,
+            to=_destination(verification),
             code=crypto.decrypt(verification.code_sealed),
             service_name=verification.custom_friendly_name or service.friendly_name,
             attempt_sid=attempt.sid,
@@ -162,11 +161,8 @@ def delivery_attempt_send(*, attempt_sid: str, now: datetime | None = None) -> s
     )
 
 
-def _locked_attempt(attempt_sid: str) -> tuple[Verification, DeliveryAttempt] | None:
-    row = DeliveryAttempt.objects.filter(pk=attempt_sid).values("verification_id").first()
-    if row is None:
-        return None
-    verification = _lock(row["verification_id"])
+def _locked_attempt(attempt_sid: str) -> tuple[Owner, DeliveryAttempt] | None:
+    verification = _lock_owner_of(attempt_sid)
     if verification is None:
         return None
     return verification, DeliveryAttempt.objects.get(pk=attempt_sid)
@@ -215,9 +211,9 @@ def _attempt_record_sent(
         ):
             timeout = verification.plan[attempt.step].get("timeout") or DEFAULT_STEP_TIMEOUT
             due_at = now + timedelta(seconds=timeout)
-            exists = DeliveryAttempt.objects.filter(
-                verification_id=verification.pk, send_number=attempt.send_number, step=nxt
-            ).exists()
+            exists = (
+                _attempts(verification).filter(send_number=attempt.send_number, step=nxt).exists()
+            )
             if due_at < verification.expires_at and not exists:
                 _schedule_step(
                     verification, send_number=attempt.send_number, step=nxt, due_at=due_at
@@ -284,16 +280,16 @@ def _attempt_record_failure(
         return "failed"
 
 
-def _fall_back(verification: Verification, attempt: DeliveryAttempt, now: datetime) -> None:
+def _fall_back(verification: Owner, attempt: DeliveryAttempt, now: datetime) -> None:
     """The attempt failed: the next step of its send goes out now. With no step left and
     nothing that may still reach the user, the verification has failed."""
     if verification.status != Status.PENDING or attempt.send_number != verification.send_count:
         return
     nxt = attempt.step + 1
     if nxt < len(verification.plan):
-        following = DeliveryAttempt.objects.filter(
-            verification_id=verification.pk, send_number=attempt.send_number, step=nxt
-        ).first()
+        following = (
+            _attempts(verification).filter(send_number=attempt.send_number, step=nxt).first()
+        )
         if following is None:
             _schedule_step(verification, send_number=attempt.send_number, step=nxt, due_at=now)
         elif compare_and_set(
@@ -308,9 +304,7 @@ def _fall_back(verification: Verification, attempt: DeliveryAttempt, now: dateti
             following.due_at = now
             _enqueue_on_commit(following)
         return
-    if not DeliveryAttempt.objects.filter(
-        verification_id=verification.pk, status__in=_LIVE_ATTEMPTS
-    ).exists():
+    if not _attempts(verification).filter(status__in=_LIVE_ATTEMPTS).exists():
         _end(verification, Status.FAILED, now, **_attempt_payload(attempt))
 
 

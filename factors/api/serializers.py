@@ -5,7 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from factors.models import FactorType, TotpAlgorithm
+from factors.models import PHONE_FACTOR_CHANNELS, FactorType, TotpAlgorithm
 from verify_platform.lib.api.fields import AbsoluteUrlField
 from verify_platform.lib.api.forms import JSONObjectField, StrictIntegerField, TwilioForm
 
@@ -30,7 +30,18 @@ class FactorCreateForm(_ConfigFields):
     factor_type = serializers.ChoiceField(
         FactorType.choices,
         help_text="`totp`, or **Extension** `recovery_codes` (10 single-use codes returned "
-        "once in `binding.codes`; a new set replaces the entity's previous one).",
+        "once in `binding.codes`; a new set replaces the entity's previous one), or "
+        "**Extension** `sms`, `whatsapp` or `voice` (a phone factor: `Binding.PhoneNumber` "
+        "gets a code on that channel; the factor update with that code as `AuthPayload` "
+        "verifies it).",
+    )
+    binding__phone_number = serializers.CharField(
+        required=False,
+        max_length=32,
+        trim_whitespace=False,
+        help_text="**Extension**, sms/whatsapp/voice: the E.164 number (same rules as a "
+        "verification's `To`; no landline for sms or whatsapp). Returned in full only in "
+        "the create response, masked in every later read.",
     )
     binding__secret = serializers.CharField(
         required=False,
@@ -49,7 +60,8 @@ class FactorUpdateForm(_ConfigFields):
         max_length=64,
         trim_whitespace=False,
         help_text="A current code: verifies an unverified factor. Must be exactly "
-        "`code_length` ASCII digits (else 400/60200). Failed checks are counted per factor: "
+        "`code_length` ASCII digits (else 400/60200); for a phone factor (extension), the "
+        "code that was sent (5 wrong ones or 10 minutes end it: 400/60317). Failed checks are counted per factor: "
         "after 5 consecutive failures each check waits an exponentially growing delay "
         "(429/60310 with Retry-After); after 100 the factor is locked (429/60310) until an "
         "operator unlocks it.",
@@ -78,10 +90,16 @@ class FactorSerializer(serializers.Serializer):
         {
             "type": "object",
             "description": "totp: `{alg, skew, code_length, time_step}`; recovery_codes "
-            "(**Extension**): `{remaining}`",
+            "(**Extension**): `{remaining}`; sms/whatsapp/voice (**Extension**): "
+            "`{channel, phone_number}` with the number masked (`+1******0100`)",
         }
     )
     def get_config(self, factor) -> dict:
+        if factor.factor_type in PHONE_FACTOR_CHANNELS:
+            return {
+                "channel": PHONE_FACTOR_CHANNELS[factor.factor_type],
+                "phone_number": factor.phone_number_masked,
+            }
         if factor.factor_type == FactorType.RECOVERY_CODES:
             remaining = getattr(factor, "recovery_remaining", None)
             if remaining is None:
@@ -105,8 +123,8 @@ class NewFactorSerializer(FactorSerializer):
         {
             "type": "object",
             "description": "totp: `{secret, uri, qr_code}` (`qr_code`, an **Extension**, is a "
-            "`data:image/png;base64,...` QR of `uri`); recovery_codes: `{codes}`. Returned "
-            "only here, never again.",
+            "`data:image/png;base64,...` QR of `uri`); recovery_codes: `{codes}`; "
+            "sms/whatsapp/voice: `{phone_number}` in full. Returned only here, never again.",
         }
     )
     def get_binding(self, factor) -> dict:

@@ -57,6 +57,7 @@ class FactorListView(TwilioView):
             factor_type=data["factor_type"],
             friendly_name=data["friendly_name"],
             secret=data.get("binding__secret"),
+            phone_number=data.get("binding__phone_number"),
             metadata=data.get("metadata"),
             **config,
         )

@@ -21,6 +21,8 @@ ENCRYPTED_FIELDS: list[tuple[str, str]] = [
     ("services.Account", "auth_token_encrypted"),
     ("services.Webhook", "secret_encrypted"),
     ("factors.Factor", "secret_encrypted"),
+    ("factors.Factor", "phone_number_encrypted"),
+    ("challenges.FactorCode", "code_sealed"),
 ]
 
 
