@@ -87,7 +87,7 @@ def rate_limit_delete(*, rate_limit: RateLimit) -> None:
     RateLimit.objects.filter(pk=rate_limit.pk).delete()
 
 
-def _bucket_save(save, rate_limit_id: str):
+def _bucket_save(save):
     try:
         with transaction.atomic():
             return save()
@@ -113,8 +113,7 @@ def bucket_create(*, rate_limit: RateLimit, max: int, interval: int) -> Bucket:
                 rate_limit=rate_limit,
                 max=max,
                 interval=interval,
-            ),
-            rate_limit.pk,
+            )
         )
 
 
@@ -139,8 +138,7 @@ def bucket_update(
         _bucket_save(
             lambda: Bucket.objects.filter(pk=bucket.pk).update(
                 **fields, date_updated=timezone.now()
-            ),
-            bucket.rate_limit_id,
+            )
         )
     bucket.refresh_from_db()
     return bucket

@@ -134,8 +134,8 @@ def test_bucket_needs_max_and_interval(api, service):
 
 def test_other_tenant_sees_404_everywhere(sdk, other_sdk, service):
     rate_limit = sdk.services(service.sid).rate_limits.create(unique_name="ip")
-    bucket = sdk.services(service.sid).rate_limits(rate_limit.sid).buckets.create(
-        max=1, interval=60
+    bucket = (
+        sdk.services(service.sid).rate_limits(rate_limit.sid).buckets.create(max=1, interval=60)
     )
     theirs = other_sdk.services(service.sid).rate_limits
     calls = [
