@@ -120,7 +120,7 @@ def verification_start(
     retry as resends of the winner's verification.
     """
     plan = plan_for(service=service, channel=channel, to=to)
-    limits.destination_gate(service=service, to=to, now=now)
+    limits.destination_gate(service=service, to=to, now=current_time(now))
     limits.sends_admit(service=service, rate_limits=rate_limits)
     with transaction.atomic():
         now = current_time(now)

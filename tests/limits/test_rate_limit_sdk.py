@@ -166,3 +166,25 @@ def test_bucket_of_another_rate_limit_is_404(sdk, service):
     bucket = limits(one.sid).buckets.create(max=1, interval=60)
     error = _error(limits(two.sid).buckets(bucket.sid).fetch)
     assert (error.status, error.code) == (404, 20404)
+
+
+def test_sdk_rate_limits_parameter_is_enforced(sdk, service):
+    from challenges.models import Verification
+    from tests.challenges.conftest import MOBILE, OTHER_MOBILE
+    from tests.limits.conftest import sent_count
+
+    rate_limit = sdk.services(service.sid).rate_limits.create(unique_name="end_user_ip")
+    sdk.services(service.sid).rate_limits(rate_limit.sid).buckets.create(max=1, interval=600)
+    verifications = sdk.services(service.sid).verifications
+    first = verifications.create(
+        to=MOBILE, channel="sms", rate_limits={"end_user_ip": "203.0.113.5"}
+    )
+    assert first.status == "pending"
+    error = _error(
+        lambda: verifications.create(
+            to=OTHER_MOBILE, channel="sms", rate_limits={"end_user_ip": "203.0.113.5"}
+        )
+    )
+    assert (error.status, error.code) == (429, 60203)
+    assert list(Verification.objects.values_list("to", flat=True)) == [MOBILE]
+    assert sent_count() == 1
