@@ -101,8 +101,9 @@ def test_unverified_factor_is_400(sdk):
 @pytest.mark.parametrize(
     "kwargs",
     [
-        {"expiration_date": datetime.now(UTC) + timedelta(minutes=61)},
-        {"expiration_date": datetime.now(UTC) - timedelta(minutes=1)},
+        # Offsets, made dates when the test runs (not at collection, minutes earlier).
+        {"expiration_date": timedelta(minutes=61)},
+        {"expiration_date": timedelta(minutes=-1)},
         {"details_message": "x" * 257},
         {"details_fields": [{"label": "x" * 37, "value": "v"}]},
         {"details_fields": [{"label": "a", "value": "v"}] * 21},
@@ -114,6 +115,8 @@ def test_unverified_factor_is_400(sdk):
 )
 def test_invalid_challenge_parameters(enrolled, kwargs):
     _, entity, factor, _, _ = enrolled
+    if isinstance(kwargs.get("expiration_date"), timedelta):
+        kwargs = {"expiration_date": datetime.now(UTC) + kwargs["expiration_date"]}
     with pytest.raises(TwilioRestException) as exc:
         entity.challenges.create(factor_sid=factor.sid, **kwargs)
     assert exc.value.status == 400 and exc.value.code == 60200
