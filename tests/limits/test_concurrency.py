@@ -8,11 +8,12 @@ from collections import Counter
 import pytest
 
 from limits import domain
-from limits.models import DestinationThrottle
+from limits.models import DestinationThrottle, RateLimit
 from tests.challenges.conftest import MOBILE
 from tests.challenges.test_verification_concurrency import race
 from tests.conftest import api_client
-from tests.limits.conftest import check, run_due, start
+from tests.helpers import form
+from tests.limits.conftest import check, mobile, run_due, sent_count, start
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,3 +47,29 @@ def test_concurrent_wrong_checks_count_once_each(tenant, service, locmem_channel
     assert Counter(results) == {201: 5, 429: 15}
     # Only the guesses that were compared count against the destination.
     assert DestinationThrottle.objects.get(service=service, to=MOBILE).consecutive_failures == 5
+
+
+def test_concurrent_starts_never_pass_the_send_budget(tenant, service, settings):
+    settings.VERIFY_SEND_BUDGETS = {"ACCOUNT_PER_MINUTE": 4, "SERVICE_PER_MINUTE": 0}
+
+    def create(index):
+        return start(api_client(tenant), service, mobile(index)).status_code
+
+    results = race(10, create)
+    assert Counter(results) == {201: 4, 429: 6}
+    assert sent_count() == 4
+
+
+def test_concurrent_rate_limit_creates_respect_the_cap_and_unique_names(tenant, service, settings):
+    settings.VERIFY_RATE_LIMITS = {"MAX_PER_SERVICE": 3, "MAX_BUCKETS_PER_RATE_LIMIT": 5}
+    path = f"/v2/Services/{service.sid}/RateLimits"
+
+    def create(index):
+        response = form(api_client(tenant), path, {"UniqueName": f"name{index % 5}"})
+        return response.status_code, response.json().get("code")
+
+    results = race(10, create)
+    assert Counter(status for status, _ in results)[201] == 3
+    assert {code for status, code in results if status != 201} <= {60207, 60208}
+    assert RateLimit.objects.filter(service=service).count() == 3
+    assert len(set(RateLimit.objects.values_list("unique_name", flat=True))) == 3
