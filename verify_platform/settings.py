@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "factors",
     "challenges",
     "channels",
+    "limits",
 ]
 
 MIDDLEWARE = [
@@ -319,4 +320,51 @@ VERIFY_WEBHOOKS = {
     "USER_AGENT": "VerifyPlatform-Webhooks/1.0",
     # Tenants choose the URLs: refuse loopback and private networks except in development.
     "ALLOW_PRIVATE_ADDRESSES": env.bool("VERIFY_WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=DEBUG),
+}
+
+# --- Limits (limits app) --------------------------------------------------------------------
+# Rate-limit counters and send budgets live in Redis so that every web process shares them;
+# without REDIS_URL (development) they live in the process (LocMem, one process only).
+# Unreachable Redis refuses starts with 503 (fail closed); short timeouts keep that quick.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "vp",
+            "OPTIONS": {
+                "socket_connect_timeout": env.float("VERIFY_REDIS_TIMEOUT", default=1.0),
+                "socket_timeout": env.float("VERIFY_REDIS_TIMEOUT", default=1.0),
+            },
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "verify-platform",
+        }
+    }
+# Sends (verification starts) allowed per account and per service per minute and per hour,
+# against SMS pumping (ASVS 5.0 2.4.1); 0 switches one off. Over budget: 429 (20429).
+VERIFY_SEND_BUDGETS = {
+    "ACCOUNT_PER_MINUTE": env.int("VERIFY_ACCOUNT_SENDS_PER_MINUTE", default=300),
+    "ACCOUNT_PER_HOUR": env.int("VERIFY_ACCOUNT_SENDS_PER_HOUR", default=5000),
+    "SERVICE_PER_MINUTE": env.int("VERIFY_SERVICE_SENDS_PER_MINUTE", default=120),
+    "SERVICE_PER_HOUR": env.int("VERIFY_SERVICE_SENDS_PER_HOUR", default=2000),
+}
+# Twilio's programmable Service Rate Limits: caps on what a tenant may configure.
+VERIFY_RATE_LIMITS = {
+    "MAX_PER_SERVICE": env.int("VERIFY_MAX_RATE_LIMITS_PER_SERVICE", default=10),
+    "MAX_BUCKETS_PER_RATE_LIMIT": env.int("VERIFY_MAX_BUCKETS_PER_RATE_LIMIT", default=5),
+}
+# Consecutive failed checks to one destination, across verifications (NIST SP 800-63B):
+# after FREE_FAILURES, starts and checks wait BASE_DELAY_SECONDS doubling per failure up to
+# MAX_DELAY_SECONDS; at BLOCK_AFTER_FAILURES (at most 100) the destination is blocked until
+# an operator clears it in the admin. A correct code resets the count.
+VERIFY_DESTINATION_THROTTLE = {
+    "FREE_FAILURES": env.int("VERIFY_DESTINATION_FREE_FAILURES", default=10),
+    "BASE_DELAY_SECONDS": env.int("VERIFY_DESTINATION_BASE_DELAY_SECONDS", default=30),
+    "MAX_DELAY_SECONDS": env.int("VERIFY_DESTINATION_MAX_DELAY_SECONDS", default=3600),
+    "BLOCK_AFTER_FAILURES": env.int("VERIFY_DESTINATION_BLOCK_AFTER_FAILURES", default=100),
 }

@@ -11,6 +11,7 @@ v2 = [
     path("", include("services.webhooks.api.urls")),
     path("", include("factors.api.urls")),
     path("", include("challenges.api.urls")),
+    path("", include("limits.api.urls")),
     re_path(r"^.*$", not_found),
 ]
 

@@ -195,6 +195,13 @@ class VerificationCreateForm(TwilioForm):
     )
     amount = serializers.CharField(max_length=64, required=False)
     payee = serializers.CharField(max_length=64, required=False)
+    rate_limits = JSONObjectField(
+        required=False,
+        max_length=4096,
+        help_text='The values to meter, keyed by rate limit `unique_name`: `{"end_user_ip": '
+        '"203.0.113.7"}`. Every bucket of each named rate limit counts this start; a full one '
+        "refuses it with 429/60203 before anything is sent.",
+    )
 
     def validate(self, attrs: dict) -> dict:
         if "custom_code" in attrs and not self.context["service"].custom_code_enabled:

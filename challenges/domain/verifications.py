@@ -32,6 +32,7 @@ from challenges.models import (
     DeliveryAttempt,
     Verification,
 )
+from limits import domain as limits
 from services.models import Service
 from verify_platform.lib import crypto
 from verify_platform.lib.errors import InvalidParameter, NotFound
@@ -106,14 +107,21 @@ def verification_start(
     custom_code: str | None = None,
     amount: str | None = None,
     payee: str | None = None,
+    rate_limits: dict[str, str] | None = None,
     now: datetime | None = None,
 ) -> Verification:
     """Create a verification for `to`, or resend the pending one (same SID, same code).
+
+    Before anything is written: a destination throttled or blocked after failed checks is
+    refused, and the start is metered against the tenant's rate limits and send budgets
+    (`limits.domain.sends_admit`); a refusal there writes and sends nothing.
 
     Concurrent starts for one destination collide on the partial unique index; the losers
     retry as resends of the winner's verification.
     """
     plan = plan_for(service=service, channel=channel, to=to)
+    limits.destination_gate(service=service, to=to, now=current_time(now))
+    limits.sends_admit(service=service, rate_limits=rate_limits)
     with transaction.atomic():
         now = current_time(now)
         _expire_stale(service=service, to=to, now=now)
@@ -207,7 +215,11 @@ def verification_check(
     *, verification: Verification, code: str, now: datetime | None = None
 ) -> Verification:
     """One check of `code`. A wrong code counts; the fifth ends the verification. Of any
-    number of concurrent correct checks exactly one approves; the rest find it ended."""
+    number of concurrent correct checks exactly one approves; the rest find it ended.
+
+    Every wrong code also counts against the destination across verifications (NIST SP
+    800-63B rev. 4 3.1.3.2: a new code does not reset failures); a throttled or blocked
+    destination is refused before the code is compared, and a success resets the count."""
     ended_by_expiry = False
     with transaction.atomic():
         now = current_time(now)
@@ -222,21 +234,28 @@ def verification_check(
             raise InvalidParameter("Code", f"must be {locked.code_length} digits")
         if locked.expires_at <= now:
             ended_by_expiry = _end(locked, Status.EXPIRED, now)
-        elif _code_matches(locked, code):
-            if not _end(
-                locked,
-                Status.APPROVED,
-                now,
-                extra_filter={"expires_at__gt": now, "check_attempts__lt": MAX_CHECK_ATTEMPTS},
-            ):
-                raise NotFound()
         else:
-            Verification.objects.filter(
-                pk=locked.pk, status=Status.PENDING, check_attempts__lt=MAX_CHECK_ATTEMPTS
-            ).update(check_attempts=F("check_attempts") + 1, date_updated=now)
-            locked.refresh_from_db(fields=["check_attempts"])
-            if locked.check_attempts >= MAX_CHECK_ATTEMPTS:
-                _end(locked, Status.MAX_ATTEMPTS_REACHED, now)
+            limits.destination_gate(service=locked.service, to=locked.to, now=now)
+            if _code_matches(locked, code):
+                if not _end(
+                    locked,
+                    Status.APPROVED,
+                    now,
+                    extra_filter={
+                        "expires_at__gt": now,
+                        "check_attempts__lt": MAX_CHECK_ATTEMPTS,
+                    },
+                ):
+                    raise NotFound()
+                limits.destination_success_record(service=locked.service, to=locked.to)
+            else:
+                Verification.objects.filter(
+                    pk=locked.pk, status=Status.PENDING, check_attempts__lt=MAX_CHECK_ATTEMPTS
+                ).update(check_attempts=F("check_attempts") + 1, date_updated=now)
+                locked.refresh_from_db(fields=["check_attempts"])
+                limits.destination_failure_record(service=locked.service, to=locked.to, now=now)
+                if locked.check_attempts >= MAX_CHECK_ATTEMPTS:
+                    _end(locked, Status.MAX_ATTEMPTS_REACHED, now)
         locked.refresh_from_db()
     if ended_by_expiry:
         raise NotFound()

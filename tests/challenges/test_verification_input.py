@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from challenges.models import DeliveryAttempt, Verification
+from limits.models import DestinationThrottle
 from tests.challenges.conftest import MOBILE, run_due
 from tests.helpers import assert_twilio_error, form
 
@@ -27,6 +28,7 @@ phone_like = st.one_of(
 def _clean(locmem) -> None:
     DeliveryAttempt.objects.all().delete()
     Verification.objects.all().delete()
+    DestinationThrottle.objects.all().delete()  # each example starts without a failure streak
     locmem.reset()
 
 

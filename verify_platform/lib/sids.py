@@ -62,3 +62,11 @@ def webhook_sid() -> str:
 def event_sid() -> str:
     """Events are ours (Twilio has no public event resource); `EV` keeps them recognisable."""
     return new_sid("EV")
+
+
+def rate_limit_sid() -> str:
+    return new_sid("RK")
+
+
+def bucket_sid() -> str:
+    return new_sid("BL")

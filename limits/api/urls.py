@@ -1,0 +1,22 @@
+from django.urls import path
+
+from limits.api import views
+
+_RATE_LIMITS = "Services/<str:service_sid>/RateLimits"
+
+urlpatterns = [
+    path(_RATE_LIMITS, views.RateLimitListView.as_view(), name="rate-limit-list"),
+    path(
+        f"{_RATE_LIMITS}/<str:sid>", views.RateLimitDetailView.as_view(), name="rate-limit-detail"
+    ),
+    path(
+        f"{_RATE_LIMITS}/<str:rate_limit_sid>/Buckets",
+        views.BucketListView.as_view(),
+        name="bucket-list",
+    ),
+    path(
+        f"{_RATE_LIMITS}/<str:rate_limit_sid>/Buckets/<str:sid>",
+        views.BucketDetailView.as_view(),
+        name="bucket-detail",
+    ),
+]

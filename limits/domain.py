@@ -1,0 +1,297 @@
+"""Writes of rate limits and buckets, the metering of sends, and the per-destination streak
+of failed checks.
+
+Metering (`sends_admit`) runs before a start's transaction: a refused start writes nothing
+and schedules nothing, so no adapter is ever called for it. The failure streak is written in
+the check's transaction, after the verification row is locked, so its count is exact.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from limits import conf, meter
+from limits.errors import (
+    DestinationBlocked,
+    DestinationThrottled,
+    DuplicateBucketInterval,
+    DuplicateUniqueName,
+    InvalidUniqueName,
+    MaxBucketsReached,
+    MaxRateLimitsReached,
+    RateLimitExceeded,
+    SendBudgetExceeded,
+)
+from limits.models import Bucket, DestinationThrottle, RateLimit
+from services.models import Service
+from verify_platform.lib import crypto
+from verify_platform.lib.errors import InvalidParameter, VerifyError
+from verify_platform.lib.transitions import compare_and_set
+
+UNIQUE_NAME = re.compile(r"[A-Za-z0-9._-]{1,191}")
+MAX_RATE_LIMIT_VALUE = 256
+_BUDGET_WINDOWS = (("PER_MINUTE", 60), ("PER_HOUR", 3600))
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else timezone.now()
+
+
+# --- rate limits and buckets ----------------------------------------------------------------
+
+
+def rate_limit_create(
+    *, service: Service, unique_name: str, description: str | None = None
+) -> RateLimit:
+    """The service row is locked so concurrent creates cannot pass the per-service cap."""
+    if not UNIQUE_NAME.fullmatch(unique_name):
+        raise InvalidUniqueName()
+    with transaction.atomic():
+        Service.objects.select_for_update().filter(pk=service.pk).first()
+        if RateLimit.objects.filter(service=service, unique_name=unique_name).exists():
+            raise DuplicateUniqueName()
+        if (
+            RateLimit.objects.filter(service=service).count()
+            >= conf.rate_limits()["MAX_PER_SERVICE"]
+        ):
+            raise MaxRateLimitsReached()
+        try:
+            with transaction.atomic():
+                return RateLimit.objects.create(
+                    account_id=service.account_id,
+                    service=service,
+                    unique_name=unique_name,
+                    description=description,
+                )
+        except IntegrityError:
+            raise DuplicateUniqueName() from None
+
+
+def rate_limit_update(*, rate_limit: RateLimit, description: str | None = None) -> RateLimit:
+    if description is not None:
+        RateLimit.objects.filter(pk=rate_limit.pk).update(
+            description=description, date_updated=timezone.now()
+        )
+    rate_limit.refresh_from_db()
+    return rate_limit
+
+
+def rate_limit_delete(*, rate_limit: RateLimit) -> None:
+    """Deletes its buckets with it; their counters in Redis expire on their own."""
+    RateLimit.objects.filter(pk=rate_limit.pk).delete()
+
+
+def _bucket_save(save):
+    try:
+        with transaction.atomic():
+            return save()
+    except IntegrityError:
+        # Only the interval is unique per rate limit; the check constraints are enforced
+        # by the API's validation before this point.
+        raise DuplicateBucketInterval() from None
+
+
+def bucket_create(*, rate_limit: RateLimit, max: int, interval: int) -> Bucket:
+    """The rate limit row is locked so concurrent creates cannot pass the bucket cap."""
+    with transaction.atomic():
+        RateLimit.objects.select_for_update().filter(pk=rate_limit.pk).first()
+        buckets = Bucket.objects.filter(rate_limit=rate_limit)
+        if buckets.filter(interval=interval).exists():
+            raise DuplicateBucketInterval()
+        if buckets.count() >= conf.rate_limits()["MAX_BUCKETS_PER_RATE_LIMIT"]:
+            raise MaxBucketsReached()
+        return _bucket_save(
+            lambda: Bucket.objects.create(
+                account_id=rate_limit.account_id,
+                service_id=rate_limit.service_id,
+                rate_limit=rate_limit,
+                max=max,
+                interval=interval,
+            )
+        )
+
+
+def bucket_update(
+    *,
+    bucket: Bucket,
+    max: int | None = None,
+    interval: int | None = None,
+) -> Bucket:
+    """A changed interval starts fresh counters (they are keyed by the interval)."""
+    fields = {
+        name: value for name, value in (("max", max), ("interval", interval)) if value is not None
+    }
+    if fields:
+        if (
+            "interval" in fields
+            and Bucket.objects.filter(rate_limit_id=bucket.rate_limit_id, interval=interval)
+            .exclude(pk=bucket.pk)
+            .exists()
+        ):
+            raise DuplicateBucketInterval()
+        _bucket_save(
+            lambda: Bucket.objects.filter(pk=bucket.pk).update(
+                **fields, date_updated=timezone.now()
+            )
+        )
+    bucket.refresh_from_db()
+    return bucket
+
+
+def bucket_delete(*, bucket: Bucket) -> None:
+    Bucket.objects.filter(pk=bucket.pk).delete()
+
+
+# --- metering sends -------------------------------------------------------------------------
+
+
+def _value_digest(value: str) -> str:
+    """Keys of the tenant's choosing (end-user IPs, session ids) are not written to Redis in
+    the clear."""
+    return crypto.keyed_hash(value, salt="rate-limit-value")[:32]
+
+
+def _requested_buckets(service: Service, rate_limits: dict) -> list[tuple[Bucket, str]]:
+    for name, value in rate_limits.items():
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise InvalidParameter("RateLimits", f"the value of {name[:64]!r} must be a string")
+        if not 1 <= len(str(value)) <= MAX_RATE_LIMIT_VALUE:
+            raise InvalidParameter(
+                "RateLimits", f"values must be 1 to {MAX_RATE_LIMIT_VALUE} characters"
+            )
+    found = {
+        rate_limit.unique_name: rate_limit
+        for rate_limit in RateLimit.objects.filter(
+            service=service, unique_name__in=[str(name) for name in rate_limits]
+        ).prefetch_related("buckets")
+    }
+    unknown = [name for name in rate_limits if name not in found]
+    if unknown:
+        raise InvalidParameter("RateLimits", f"the service has no rate limit {unknown[0][:64]!r}")
+    return [
+        (bucket, str(value))
+        for name, value in rate_limits.items()
+        for bucket in found[name].buckets.all()
+    ]
+
+
+def sends_admit(*, service: Service, rate_limits: dict | None = None) -> None:
+    """Count one start against the named rate limits' buckets and the account's and the
+    service's send budgets; raise if any is exceeded, or if the counters cannot be reached.
+
+    Every counter is hit, in one round trip, before any is judged; a refused start still
+    counts (an attacker's refused attempts must not free capacity)."""
+    windows: list[tuple[str, int]] = []
+    refusals: list[tuple[int, type[VerifyError]]] = []
+    for bucket, value in _requested_buckets(service, rate_limits or {}):
+        windows.append(
+            (f"limits:b:{bucket.sid}:{bucket.interval}:{_value_digest(value)}", bucket.interval)
+        )
+        refusals.append((bucket.max, RateLimitExceeded))
+    budgets = conf.send_budgets()
+    for scope, owner in (("ACCOUNT", service.account_id), ("SERVICE", service.sid)):
+        for suffix, seconds in _BUDGET_WINDOWS:
+            cap = int(budgets.get(f"{scope}_{suffix}", 0) or 0)
+            if cap > 0:
+                windows.append((f"limits:s:{owner}:{seconds}", seconds))
+                refusals.append((cap, SendBudgetExceeded))
+    hits = meter.hit(windows)
+    for hit, (cap, error) in zip(hits, refusals, strict=True):
+        if hit.count > cap:
+            raise error(retry_after=hit.seconds_left)
+
+
+# --- failed checks per destination ----------------------------------------------------------
+
+
+def _delay_after(failures: int) -> int | None:
+    settings = conf.destination()
+    if failures < settings["FREE_FAILURES"]:
+        return None
+    exponent = min(failures - settings["FREE_FAILURES"], 32)
+    return min(settings["BASE_DELAY_SECONDS"] * 2**exponent, settings["MAX_DELAY_SECONDS"])
+
+
+def destination_gate(*, service: Service, to: str, now: datetime | None = None) -> None:
+    """Refuse a start or a check to a destination that is blocked or waiting out its delay.
+    Nothing is counted by a refusal here."""
+    now = _now(now)
+    row = (
+        DestinationThrottle.objects.filter(service=service, to=to)
+        .values("status", "next_attempt_at")
+        .first()
+    )
+    if row is None:
+        return
+    if row["status"] == DestinationThrottle.Status.BLOCKED:
+        raise DestinationBlocked()
+    if row["next_attempt_at"] is not None and now < row["next_attempt_at"]:
+        wait = math.ceil((row["next_attempt_at"] - now).total_seconds())
+        raise DestinationThrottled(retry_after=max(wait, 1))
+
+
+def destination_failure_record(
+    *, service: Service, to: str, now: datetime | None = None
+) -> DestinationThrottle:
+    """One more consecutive failure. Exact under concurrency: the increment is a single
+    UPDATE (or the INSERT that lost no race), and the row stays locked by it until commit, so
+    the count read back is this transaction's own."""
+    now = _now(now)
+    rows = DestinationThrottle.objects.filter(service=service, to=to)
+    with transaction.atomic():
+        bump = {"consecutive_failures": F("consecutive_failures") + 1, "last_failure_at": now}
+        if not rows.update(**bump, date_updated=now):
+            try:
+                with transaction.atomic():
+                    DestinationThrottle.objects.create(
+                        account_id=service.account_id,
+                        service=service,
+                        to=to,
+                        consecutive_failures=1,
+                        last_failure_at=now,
+                    )
+            except IntegrityError:  # a concurrent first failure inserted it
+                rows.update(**bump, date_updated=now)
+        throttle = rows.get()
+        delay = _delay_after(throttle.consecutive_failures)
+        if delay is not None:
+            rows.update(next_attempt_at=now + timedelta(seconds=delay))
+        if throttle.consecutive_failures >= conf.destination()["BLOCK_AFTER_FAILURES"]:
+            compare_and_set(
+                DestinationThrottle,
+                pk=throttle.pk,
+                sources=[DestinationThrottle.Status.ACTIVE],
+                target=DestinationThrottle.Status.BLOCKED,
+                date_blocked=now,
+            )
+        throttle.refresh_from_db()
+    return throttle
+
+
+def destination_success_record(*, service: Service, to: str) -> None:
+    """A correct code ends the streak (NIST SP 800-63B 5.2.2: prior failures are then
+    disregarded). A blocked destination never gets here: its checks are refused."""
+    DestinationThrottle.objects.filter(
+        service=service, to=to, status=DestinationThrottle.Status.ACTIVE
+    ).delete()
+
+
+def destination_clear(*, throttle: DestinationThrottle, now: datetime | None = None) -> bool:
+    """Operator action: unblock the destination and forget its failures and its delay."""
+    now = _now(now)
+    return compare_and_set(
+        DestinationThrottle,
+        pk=throttle.pk,
+        sources=[DestinationThrottle.Status.BLOCKED, DestinationThrottle.Status.ACTIVE],
+        target=DestinationThrottle.Status.ACTIVE,
+        consecutive_failures=0,
+        next_attempt_at=None,
+        date_cleared=now,
+        date_updated=now,
+    )
