@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
@@ -19,7 +19,10 @@ class EntityListView(TwilioView):
     @extend_schema(
         operation_id="CreateEntity",
         request={FORM: EntityForm},
-        responses={201: EntitySerializer},
+        responses={
+            201: EntitySerializer,
+            409: OpenApiResponse(description="60360 an Entity with this Identity exists."),
+        },
         tags=["Entities"],
     )
     def post(self, request, service_sid: str):

@@ -13,6 +13,7 @@ def tenant_a_resources(tenant, api) -> dict[str, str | None]:
     """Tenant A's service, entity, verified factor, pending challenge and webhook, keyed by
     collection; None for kinds that could not be created."""
     from challenges.domain import challenge_create
+    from limits.domain import bucket_create, rate_limit_create
     from services.domain import service_create
     from services.webhooks.domain import webhook_create
     from tests.factors.conftest import make_verified_factor
@@ -26,6 +27,8 @@ def tenant_a_resources(tenant, api) -> dict[str, str | None]:
         event_types=["*"],
         webhook_url="https://tenant-a.example/hook",
     )
+    rate_limit = rate_limit_create(service=service, unique_name="phone_number")
+    bucket = bucket_create(rate_limit=rate_limit, max=10, interval=3600)
     created = form(api, f"/v2/Services/{service.sid}/Verifications", BODIES["CreateVerification"])
     verification = created.json()["sid"] if created.status_code == 201 else None
     return {
@@ -36,4 +39,6 @@ def tenant_a_resources(tenant, api) -> dict[str, str | None]:
         "Webhooks": webhook.sid,
         "Verifications": verification,
         "Attempts": None,
+        "RateLimits": rate_limit.sid,
+        "Buckets": bucket.sid,
     }

@@ -45,6 +45,8 @@ KINDS: dict[str, Kind] = {
     "Webhooks": Kind("YW"),
     "Verifications": Kind("VE"),
     "Attempts": Kind("VL"),
+    "RateLimits": Kind("RK"),
+    "Buckets": Kind("BL"),
 }
 
 # Kinds whose resources this test cannot create (yet). Their operations are still called as
@@ -73,6 +75,10 @@ BODIES: dict[str, dict[str, Any]] = {
     },
     "UpdateWebhook": {"WebhookUrl": "https://attacker.example/hook", "Status": "enabled"},
     "CreateVerification": {"To": "+14155550100", "Channel": "sms"},
+    "CreateRateLimit": {"UniqueName": "end_user_ip"},
+    "UpdateRateLimit": {"Description": "Taken over"},
+    "CreateBucket": {"Max": "1", "Interval": "60"},
+    "UpdateBucket": {"Max": "1"},
     "UpdateVerification": {"Status": "canceled"},
     "CreateVerificationCheck": {"To": "+14155550100", "Code": "123456"},
 }
