@@ -10,3 +10,5 @@ VERIFY_CHANNELS = {
     channel: {"BACKEND": "bench.null_adapter.NullAdapter", "OPTIONS": {}}
     for channel in ("sms", "whatsapp", "call", "email")
 }
+# The no-op reference task of the worker scenarios (worker_noop).
+CELERY_IMPORTS = ("bench.tasks",)
