@@ -126,9 +126,7 @@ def run_at_rate(
     connections: int = 32,
     expect_body: bytes | None = None,
 ) -> Outcome:
-    return asyncio.run(
-        _run(host, port, make, headers, rate, duration_s, connections, expect_body)
-    )
+    return asyncio.run(_run(host, port, make, headers, rate, duration_s, connections, expect_body))
 
 
 def percentile(values: list[float], pct: float) -> float | None:

@@ -97,7 +97,8 @@ class VerificationCreate(Scenario):
             f'"To=%2B{prefix}" .. {number} .. "&Channel=sms" end'
         )
         return Load(
-            lua, lambda i: Request("POST", path, _phone_body(fmt, base + i, "&Channel=sms").encode())
+            lua,
+            lambda i: Request("POST", path, _phone_body(fmt, base + i, "&Channel=sms").encode()),
         )
 
 

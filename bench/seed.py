@@ -2,12 +2,13 @@
 generators need as JSON.
 
     python -m bench.seed base OUT.json
-    python -m bench.seed factors OUT.json --service SID --count N --time-step 20
-    python -m bench.seed verifications OUT.json --service SID --count N --to-format F --code C
-    python -m bench.seed sends OUT.json --service SID --count N --to-format F --channel auto
+    python -m bench.seed factors OUT.json --service SID --count N [--start I]
+    python -m bench.seed verifications OUT.json --service SID --count N --scenario NAME
+        [--start I] [--code C] [--channel auto]
 
-Run with DJANGO_SETTINGS_MODULE=bench.settings against the benchmark database. Phone numbers
-are `to_format % (FIRST_NUMBER + i)`: valid, distinct, never landlines.
+Run with DJANGO_SETTINGS_MODULE=bench.settings against the benchmark database; the harness
+runs one process per core over disjoint ranges (--start). Phone numbers are
+`TO_FORMATS[scenario] % (FIRST_NUMBER + i)`: valid, distinct, never landlines.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def seed_base() -> dict:
     }
 
 
-def seed_factors(*, service_sid: str, count: int, time_step: int, start: int = 0) -> dict:
+def seed_factors(*, service_sid: str, count: int, time_step: int = 30, start: int = 0) -> dict:
     """Verified TOTP factors, one entity each. They are verified with the code of a step an
     hour ago, so every current step is still unused when the benchmark starts."""
     from django.utils import timezone
@@ -83,7 +84,7 @@ def seed_factors(*, service_sid: str, count: int, time_step: int, start: int = 0
 
 
 def seed_verifications(
-    *, service_sid: str, count: int, scenario: str, channel: str, code: str | None
+    *, service_sid: str, count: int, scenario: str, channel: str, code: str | None, start: int = 0
 ) -> dict:
     """Pending verifications, one per destination; with `code`, a custom code the check
     scenario knows. Each start enqueues its delivery task (the worker may be stopped)."""
@@ -92,7 +93,7 @@ def seed_verifications(
 
     service = Service.objects.get(pk=service_sid)
     sids = []
-    for i in range(count):
+    for i in range(start, start + count):
         verification = domain.verification_start(
             service=service, to=to_number(scenario, i), channel=channel, custom_code=code
         )
@@ -107,7 +108,7 @@ def main(argv: list[str]) -> None:
     ap.add_argument("--service")
     ap.add_argument("--count", type=int, default=0)
     ap.add_argument("--start", type=int, default=0)
-    ap.add_argument("--time-step", type=int, default=20)
+    ap.add_argument("--time-step", type=int, default=30)
     ap.add_argument("--scenario", choices=sorted(TO_FORMATS))
     ap.add_argument("--channel", default="sms")
     ap.add_argument("--code")
@@ -129,6 +130,7 @@ def main(argv: list[str]) -> None:
             scenario=args.scenario,
             channel=args.channel,
             code=args.code,
+            start=args.start,
         )
     with open(args.out, "w") as fh:
         json.dump(data, fh)
