@@ -1,10 +1,11 @@
 """The HTTP scenarios: what each request is, for wrk (Lua) and the open-loop client (Python).
 
 Every scenario is measured in three runs (warm-up, saturation, half rate). Scenarios that use
-seeded data up (a TOTP step per factor, a pending verification per check) give each run its
-own slice of it, sized from the baseline rate of the same run with headroom, so no code or
-verification is ever used twice; a run that outgrows its slice gets refusals, which the
-harness reports as errors rather than figures.
+seeded data up (a TOTP step per factor, a pending verification per check) are given, before
+each run, a slice of their own (`provision`), so no code or verification is ever used twice.
+The harness sizes each slice from the rate it has just seen (the baseline for the warm-up,
+the warm-up with headroom for saturation, the exact count for the half-rate run); a run that
+outgrows its slice gets refusals, which are reported as errors rather than figures.
 """
 
 from __future__ import annotations
@@ -30,16 +31,6 @@ class Load:
 
 
 @dataclass
-class Plan:
-    """What the harness knows before a scenario runs."""
-
-    fixtures: dict
-    # Upper bounds of the requests each run may send (WARM, SATURATION, HALF).
-    capacity: list[int]
-    seed: Callable[..., dict]
-
-
-@dataclass
 class Scenario:
     name: str
     describe: str
@@ -49,8 +40,11 @@ class Scenario:
     expect_body: str | None = None
     state: dict = field(default_factory=dict)
 
-    def prepare(self, plan: Plan) -> None:
-        self.state["fixtures"] = plan.fixtures
+    def prepare(self, fixtures: dict, seed: Callable[..., dict]) -> None:
+        self.state["fixtures"], self.seed = fixtures, seed
+
+    def provision(self, run: int, capacity: int) -> None:
+        """Seed what `run` uses, for up to `capacity` requests."""
 
     def load(self, run: int) -> Load:
         raise NotImplementedError
@@ -111,17 +105,18 @@ class VerificationCheck(Scenario):
             expect_body='"approved"',
         )
 
-    def prepare(self, plan: Plan) -> None:
-        super().prepare(plan)
-        starts = [sum(plan.capacity[:r]) for r in range(len(plan.capacity))]
-        self.state["starts"] = starts
-        plan.seed(
+    def provision(self, run: int, capacity: int) -> None:
+        seeded = self.state.setdefault("seeded", 0)
+        self.state.setdefault("starts", {})[run] = seeded
+        self.seed(
             "verifications",
-            count=sum(plan.capacity),
-            service=plan.fixtures["service_sid"],
+            count=capacity,
+            start=seeded,
+            service=self.state["fixtures"]["service_sid"],
             scenario=self.name,
             code=CHECK_CODE,
         )
+        self.state["seeded"] = seeded + capacity
 
     def load(self, run: int) -> Load:
         svc = self.state["fixtures"]["service_sid"]
@@ -156,17 +151,15 @@ class TotpChallenge(Scenario):
             expect_body='"approved"',
         )
 
-    def prepare(self, plan: Plan) -> None:
-        super().prepare(plan)
-        banks = [max(4, math.ceil(c / 2 / THREADS)) * THREADS for c in plan.capacity]
-        seeded = plan.seed("factors", count=sum(banks), service=plan.fixtures["service_sid"])
-        factors, time_step = seeded["factors"], seeded["time_step"]
-        self.state["banks"] = []
-        start = 0
-        for size in banks:
-            self.state["banks"].append(factors[start : start + size])
-            start += size
-        self.state["time_step"] = time_step
+    def provision(self, run: int, capacity: int) -> None:
+        size = max(4, math.ceil(capacity / 2 / THREADS)) * THREADS
+        seeded = self.state.setdefault("seeded", 0)
+        out = self.seed(
+            "factors", count=size, start=seeded, service=self.state["fixtures"]["service_sid"]
+        )
+        self.state.setdefault("banks", {})[run] = out["factors"]
+        self.state["time_step"] = out["time_step"]
+        self.state["seeded"] = seeded + size
 
     def code_table(self, bank: list, horizon_s: float) -> tuple[int, list[list[str]]]:
         from factors import totp
