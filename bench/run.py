@@ -36,7 +36,14 @@ sys.path.insert(0, str(ROOT))
 
 from bench import wrk as wrk_tool  # noqa: E402
 from bench.loadgen import percentile, run_at_rate  # noqa: E402
-from bench.scenarios import HALF, SATURATION, WARM, Scenario, http_scenarios  # noqa: E402
+from bench.scenarios import (  # noqa: E402
+    HALF,
+    QUERIES,
+    SATURATION,
+    WARM,
+    Scenario,
+    http_scenarios,
+)
 from scripts.testenv import Postgres, Redis, ensure_installed, free_port  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -251,6 +258,7 @@ def main(argv: list[str]) -> int:
 
         django.setup()
         import verify_platform.celery  # noqa: F401 (the app seeded sends are queued through)
+        from bench import querycount
 
         fixtures = seed("base")
         procs.append(
@@ -280,6 +288,10 @@ def main(argv: list[str]) -> int:
             if only and sc.name != "baseline" and sc.name not in only:
                 continue
             sc.prepare(fixtures, seed)
+            sc.provision(QUERIES, 2)
+            per_request = querycount.http_queries(
+                sc.load(QUERIES).python(0), headers, sc.expect_status
+            )
             log(f"measuring {sc.name}")
             results[sc.name] = measure_http(
                 sc,
@@ -291,6 +303,7 @@ def main(argv: list[str]) -> int:
                 warm=warm,
                 base=results.get("baseline", {}).get("requests_per_s", 0.0),
             )
+            results[sc.name]["per_request"] = per_request
         base = results["baseline"]["requests_per_s"]
         for r in results.values():
             r["ratio_to_baseline"] = round(r["requests_per_s"] / base, 3) if base else None
@@ -347,9 +360,15 @@ def main(argv: list[str]) -> int:
 
 
 def measure_workers(args, *, env: dict, tmp: Path, fixtures: dict, seed, cores: int) -> dict:
+    from bench import querycount
     from bench import worker as w
 
     results: dict[str, dict] = {}
+    from challenges.models import DeliveryAttempt
+
+    one = seed("verifications", count=1, service=fixtures["service_sid"], scenario="worker_noop")
+    attempt = DeliveryAttempt.objects.get(verification_id=one["verifications"][0])
+    per_task = querycount.delivery_queries(attempt.sid)
     broker = w.purge(env["CELERY_BROKER_URL"])  # the HTTP scenarios' queued sends
     worker = w.Worker(root=ROOT, env=env, log_path=tmp / "worker.log", concurrency=cores)
     deadline = 60 + args.messages / 20
@@ -360,6 +379,7 @@ def measure_workers(args, *, env: dict, tmp: Path, fixtures: dict, seed, cores: 
         results["worker_delivery"] = w.measure_delivery(
             worker, seed, fixtures["service_sid"], args.messages, deadline
         )
+        results["worker_delivery"]["per_task"] = per_task
         noop = results["worker_noop"]["per_s"]
         results["worker_delivery"]["ratio_to_noop"] = (
             round(results["worker_delivery"]["per_s"] / noop, 3) if noop else None

@@ -19,7 +19,8 @@ from bench.loadgen import Request
 from bench.seed import CHECK_CODE, FIRST_NUMBER, TO_FORMATS
 from bench.wrk import THREADS, lua_string
 
-WARM, SATURATION, HALF = 0, 1, 2
+# The runs of a scenario; QUERIES is the single request whose database round trips are counted.
+WARM, SATURATION, HALF, QUERIES = 0, 1, 2, 3
 # A block of phone numbers per run of verification_create (7-digit subscriber numbers).
 NUMBERS_PER_RUN = 2_000_000
 
