@@ -9,6 +9,8 @@ request on a reused connection) is not among them.
 
 from __future__ import annotations
 
+import warnings
+
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -17,6 +19,8 @@ from bench.loadgen import Request
 
 
 def http_queries(request: Request, headers: dict[str, str], expect_status: int) -> dict:
+    # Static files are gunicorn's business here, not this client's.
+    warnings.filterwarnings("ignore", message="No directory at", module="django")
     client = Client(SERVER_NAME="127.0.0.1")
     meta = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()}
     with CaptureQueriesContext(connection) as captured:
