@@ -3,13 +3,15 @@
 wrk measures saturation; this measures latency at a chosen rate without coordinated omission:
 request i is due at start + i/rate and its latency is counted from that moment, so a slow
 server that delays later requests is charged for the wait. Keep-alive connections from a
-fixed pool; bounded by both a request count and a deadline.
+fixed pool; bounded by both a request count and a deadline. Request i is `make(i)`, built
+when it is due (scenarios whose requests depend on the time, such as TOTP codes).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -27,6 +29,7 @@ class Outcome:
     statuses: dict[int, int]
     errors: int
     sent: int
+    unexpected_bodies: int
     elapsed_s: float
 
 
@@ -36,7 +39,7 @@ class _Connection:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
-    async def request(self, req: Request, headers: dict[str, str]) -> int:
+    async def request(self, req: Request, headers: dict[str, str]) -> tuple[int, bytes]:
         if self.writer is None or self.writer.is_closing():
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         lines = [f"{req.method} {req.path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
@@ -60,37 +63,39 @@ class _Connection:
                 length = int(value.strip())
             elif name == "connection" and value.strip().lower() == "close":
                 close = True
-        if length:
-            await self.reader.readexactly(length)
+        body = await self.reader.readexactly(length) if length else b""
         if close:
             self.writer.close()
             self.writer = None
-        return status
+        return status, body
 
 
 async def _run(
     host: str,
     port: int,
-    requests: list[Request],
+    make: Callable[[int], Request],
     headers: dict[str, str],
     rate: float,
     duration_s: float,
     connections: int,
+    expect_body: bytes | None,
 ) -> Outcome:
     pool: asyncio.Queue[_Connection] = asyncio.Queue()
     for _ in range(connections):
         pool.put_nowait(_Connection(host, port))
     latencies: list[float] = []
     statuses: dict[int, int] = {}
-    errors = 0
+    errors = unexpected = 0
     total = max(1, int(rate * duration_s))
 
     async def one(req: Request, due: float) -> None:
-        nonlocal errors
+        nonlocal errors, unexpected
         conn = await pool.get()
         try:
-            status = await asyncio.wait_for(conn.request(req, headers), timeout=10)
+            status, body = await asyncio.wait_for(conn.request(req, headers), timeout=10)
             statuses[status] = statuses.get(status, 0) + 1
+            if expect_body is not None and expect_body not in body:
+                unexpected += 1
             latencies.append((time.perf_counter() - due) * 1000)
         except (TimeoutError, OSError, ConnectionError, ValueError, IndexError):
             errors += 1
@@ -105,22 +110,23 @@ async def _run(
         delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)  # pacing the open loop, not synchronising a test
-        tasks.append(asyncio.create_task(one(requests[i % len(requests)], due)))
+        tasks.append(asyncio.create_task(one(make(i), due)))
     await asyncio.wait(tasks, timeout=duration_s + 15)
-    return Outcome(latencies, statuses, errors, total, time.perf_counter() - start)
+    return Outcome(latencies, statuses, errors, total, unexpected, time.perf_counter() - start)
 
 
 def run_at_rate(
     host: str,
     port: int,
-    requests: list[Request],
+    make: Callable[[int], Request],
     *,
     headers: dict[str, str],
     rate: float,
     duration_s: float,
     connections: int = 32,
+    expect_body: bytes | None = None,
 ) -> Outcome:
-    return asyncio.run(_run(host, port, requests, headers, rate, duration_s, connections))
+    return asyncio.run(_run(host, port, make, headers, rate, duration_s, connections, expect_body))
 
 
 def percentile(values: list[float], pct: float) -> float | None:

@@ -17,3 +17,5 @@ VERIFY_SEND_BUDGETS = {
     "SERVICE_PER_MINUTE": 0,
     "SERVICE_PER_HOUR": 0,
 }
+# The no-op reference task of the worker scenarios (worker_noop).
+CELERY_IMPORTS = ("bench.tasks",)

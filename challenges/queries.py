@@ -55,22 +55,29 @@ def challenge_list(
 VISIBLE = (Verification.Status.PENDING, Verification.Status.FAILED)
 
 
-def _scoped(*, account: Account, service_sid: str) -> QuerySet[Verification]:
-    return (
-        Verification.objects.select_related("service")
-        .filter(service__account=account, service_id=service_sid)
-        .prefetch_related(
-            Prefetch("attempts", queryset=DeliveryAttempt.objects.order_by("date_created", "sid"))
-        )
+def _scoped(*, account: Account, service_sid: str, attempts: bool = True) -> QuerySet[Verification]:
+    queryset = Verification.objects.select_related("service").filter(
+        service__account=account, service_id=service_sid
+    )
+    if not attempts:
+        return queryset
+    return queryset.prefetch_related(
+        Prefetch("attempts", queryset=DeliveryAttempt.objects.order_by("date_created", "sid"))
     )
 
 
 def verification_find(
-    *, account: Account, service_sid: str, sid: str | None = None, to: str | None = None
+    *,
+    account: Account,
+    service_sid: str,
+    sid: str | None = None,
+    to: str | None = None,
+    attempts: bool = True,
 ) -> Verification:
     """The verification a check names, by SID or the latest one for `to`, in any status
-    (the domain decides what each status answers)."""
-    queryset = _scoped(account=account, service_sid=service_sid)
+    (the domain decides what each status answers). `attempts=False` skips loading the
+    delivery attempts (a check's answer does not show them: one query less)."""
+    queryset = _scoped(account=account, service_sid=service_sid, attempts=attempts)
     if sid is not None:
         found = queryset.filter(pk=sid).first() if is_sid(sid, "VE") else None
     else:

@@ -209,6 +209,7 @@ class VerificationCheckView(TwilioView):
             service_sid=service_sid,
             sid=data.get("verification_sid"),
             to=data.get("to"),
+            attempts=False,
         )
         verification = domain.verification_check(verification=verification, code=data["code"])
         return Response(

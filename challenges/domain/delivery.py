@@ -183,25 +183,31 @@ def _attempt_record_sent(
         if locked is None:
             return "stale"
         verification, attempt = locked
-        won = compare_and_set(
-            DeliveryAttempt,
-            pk=attempt_sid,
-            sources=[AttemptStatus.SENDING],
-            target=AttemptStatus.SENT,
-            adapter=adapter,
-            provider_message_id=(provider_message_id or "")[:128] or None,
-            date_sent=now,
-            lease_expires_at=None,
-            date_updated=now,
+        fields = {
+            "adapter": adapter,
+            "provider_message_id": (provider_message_id or "")[:128] or None,
+            "date_sent": now,
+            "lease_expires_at": None,
+            "date_updated": now,
             **(
                 _error_fields(doubt, prefix="outcome unknown: ")
                 if doubt
                 else {"error_code": None, "error_message": None}
             ),
+        }
+        won = compare_and_set(
+            DeliveryAttempt,
+            pk=attempt_sid,
+            sources=[AttemptStatus.SENDING],
+            target=AttemptStatus.SENT,
+            **fields,
         )
         if not won:
             return "stale"  # a callback already decided, or the lease was taken over
-        attempt.refresh_from_db()
+        # The row is locked through its verification: what was written is what it holds,
+        # without reading it back.
+        for name, value in {**fields, "status": AttemptStatus.SENT}.items():
+            setattr(attempt, name, value)
         _event(verification, "delivery.sent", **_attempt_payload(attempt))
         nxt = attempt.step + 1
         if (

@@ -256,7 +256,9 @@ def verification_check(
                 limits.destination_failure_record(service=locked.service, to=locked.to, now=now)
                 if locked.check_attempts >= MAX_CHECK_ATTEMPTS:
                     _end(locked, Status.MAX_ATTEMPTS_REACHED, now)
+        service = locked.service
         locked.refresh_from_db()
+        locked.service = service  # unchanged; a refresh drops it, the answer would re-read it
     if ended_by_expiry:
         raise NotFound()
     return locked

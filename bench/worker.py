@@ -1,0 +1,180 @@
+"""The worker scenarios: a real Celery worker with the production settings (prefork, one
+process per core, acks_late and prefetch 1 from settings) and the null adapter.
+
+- worker_noop: M no-op tasks queued with the worker stopped, then drained;
+- worker_delivery: M verifications created with the worker stopped (each queues its send
+  task), then sent; messages/s until all are sent, from polling the database;
+- fallback_lateness: verifications on a service whose plan is whatsapp (timeout 5 s) then
+  sms; the whatsapp step is sent and never delivered, so the sms step fires on its timer.
+  Lateness = date_sent of the sms attempt - its due_at.
+
+Call `django.setup()` (bench.settings) before using this module. Every wait is a bounded
+poll; a worker that exits is an error with its log.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.loadgen import percentile
+
+POLL_S = 0.02
+
+
+class WorkerFailed(RuntimeError):
+    pass
+
+
+class Worker:
+    def __init__(self, *, root: Path, env: dict[str, str], log_path: Path, concurrency: int):
+        self.root, self.env, self.log_path, self.concurrency = root, env, log_path, concurrency
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "verify_platform",
+                    "worker",
+                    "-P",
+                    "prefork",
+                    "-c",
+                    str(self.concurrency),
+                    "--loglevel=INFO",
+                    "-n",
+                    f"bench-{os.getpid()}@127.0.0.1",
+                ],
+                cwd=self.root,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def check(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            tail = self.log_path.read_text(errors="replace")[-3000:]
+            raise WorkerFailed(f"the Celery worker exited:\n{tail}")
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()  # warm shutdown: finishes what it runs
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+def _drain(
+    worker: Worker, remaining: Callable[[], int], total: int, deadline_s: float
+) -> dict[str, float]:
+    """Poll `remaining` until 0; the rate is counted from the first completion seen, so the
+    worker's start-up is not charged to it."""
+    end = time.monotonic() + deadline_s
+    first_t = first_left = None
+    while True:
+        worker.check()
+        left = remaining()
+        now = time.monotonic()
+        if first_t is None and left < total:
+            first_t, first_left = now, left
+        if left == 0:
+            break
+        if now > end:
+            raise WorkerFailed(f"{left} of {total} still not done after {deadline_s:.0f}s")
+        time.sleep(POLL_S)  # polling a running worker
+    elapsed = max(now - first_t, POLL_S)
+    return {"messages": total, "seconds": round(elapsed, 3), "per_s": (first_left or 0) / elapsed}
+
+
+def _queue_length(broker) -> int:
+    # kombu's Redis transport: the queue list plus what a worker took but has not acked.
+    return int(broker.llen("celery")) + int(broker.hlen("unacked"))
+
+
+def purge(broker_url: str):
+    import redis
+
+    broker = redis.Redis.from_url(broker_url)
+    broker.flushdb()
+    return broker
+
+
+def measure_noop(worker: Worker, broker, count: int, deadline_s: float) -> dict:
+    from bench.tasks import noop_task
+
+    for _ in range(count):
+        noop_task.delay()
+    worker.start()
+    try:
+        result = _drain(worker, lambda: _queue_length(broker), count, deadline_s)
+    finally:
+        worker.stop()
+    return {"describe": "no-op Celery task, same worker settings", **result}
+
+
+def _attempts(verification_sids: list[str], step: int):
+    from challenges.models import DeliveryAttempt
+
+    return DeliveryAttempt.objects.filter(verification_id__in=verification_sids, step=step)
+
+
+def measure_delivery(
+    worker: Worker, seed: Callable[..., dict], service_sid: str, count: int, deadline_s: float
+) -> dict:
+    """The verifications are created (and their tasks queued) before the worker starts."""
+    from challenges.models import DeliveryAttempt
+
+    sids = seed("verifications", count=count, service=service_sid, scenario="worker_delivery")[
+        "verifications"
+    ]
+    sent = DeliveryAttempt.Status.SENT
+    worker.start()
+    result = _drain(
+        worker, lambda: _attempts(sids, 0).exclude(status=sent).count(), count, deadline_s
+    )
+    return {"describe": "send tasks through the null adapter, messages/s", **result}
+
+
+def measure_fallback(
+    worker: Worker, seed: Callable[..., dict], service_sid: str, count: int, deadline_s: float
+) -> dict:
+    """With the worker running: step 0 (whatsapp) is sent, step 1 (sms) fires on its timer."""
+    from challenges.models import DeliveryAttempt
+
+    sids = seed(
+        "verifications",
+        count=count,
+        service=service_sid,
+        scenario="fallback_lateness",
+        channel="auto",
+    )["verifications"]
+    sent = DeliveryAttempt.Status.SENT
+    end = time.monotonic() + deadline_s
+    while _attempts(sids, 1).filter(status=sent).count() < count:
+        worker.check()
+        if time.monotonic() > end:
+            done = _attempts(sids, 1).filter(status=sent).count()
+            raise WorkerFailed(f"{done} of {count} fallback steps sent after {deadline_s:.0f}s")
+        time.sleep(0.1)  # polling a running worker
+    late = [
+        (date_sent - due_at).total_seconds() * 1000
+        for date_sent, due_at in _attempts(sids, 1).values_list("date_sent", "due_at")
+    ]
+    return {
+        "describe": "fallback step (whatsapp 5 s -> sms) sent after its due time, ms",
+        "count": len(late),
+        "p50_ms": percentile(late, 50),
+        "p99_ms": percentile(late, 99),
+        "max_ms": max(late),
+    }
