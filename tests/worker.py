@@ -46,6 +46,16 @@ def worker_database_url() -> str:
     return urlunsplit(parts._replace(path="/" + name))
 
 
+def worker_argv(name: str, *, purge: bool = False) -> list[str]:
+    """A production-like worker (prefork, late ack, prefetch 1 from settings), one child, no
+    cluster chatter that would slow its start-up."""
+    argv = [sys.executable, "-m", "celery", "-A", "verify_platform", "worker", "-P", "prefork"]
+    argv += ["-c", "1", "--without-heartbeat", "--without-gossip", "--without-mingle"]
+    if purge:
+        argv.append("--purge")  # messages left by tests that ran without a worker
+    return [*argv, "-l", "INFO", "-n", name]
+
+
 class Worker:
     def __init__(self, outbox: Path, *, lease_seconds: int = 60) -> None:
         self.outbox = outbox
@@ -67,25 +77,7 @@ class Worker:
         self.name = f"test-{uuid.uuid4().hex[:8]}@127.0.0.1"
         log = open(self.log_path, "wb")  # noqa: SIM115 (owned by the child process)
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "verify_platform",
-                "worker",
-                "-P",
-                "prefork",
-                "-c",
-                "1",
-                "--without-heartbeat",
-                "--without-gossip",
-                "--without-mingle",
-                "-l",
-                "info",
-                "-n",
-                self.name,
-            ],
+            worker_argv(self.name),
             cwd=ROOT,
             env=env,
             stdout=log,

@@ -11,12 +11,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+
+from tests.worker import worker_argv, worker_database_url
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0
@@ -33,15 +33,6 @@ WORKER_ENV = {
 }
 
 
-def worker_database_url() -> str:
-    """DATABASE_URL with its database name replaced by pytest-django's test database."""
-    from django.conf import settings
-
-    name = settings.DATABASES["default"]["NAME"]
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    return urlunsplit(parts._replace(path="/" + name))
-
-
 class Worker:
     def __init__(self, log_path: Path) -> None:
         self.log_path = log_path
@@ -52,26 +43,7 @@ class Worker:
         root = Path(__file__).resolve().parents[2]
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "verify_platform",
-                "worker",
-                "-P",
-                "prefork",
-                "-c",
-                "1",
-                "--without-heartbeat",
-                "--without-gossip",
-                "--without-mingle",
-                "--purge",  # messages left by tests that ran without a worker
-                "-l",
-                "INFO",
-                "-n",
-                f"webhooks-test-{os.getpid()}@%h",
-            ],
+            worker_argv(f"webhooks-test-{os.getpid()}@%h", purge=True),
             cwd=root,
             env=env,
             stdout=self._log,
