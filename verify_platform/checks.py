@@ -1,5 +1,6 @@
 """System checks. The deploy ones (`manage.py check --deploy`) refuse to run production on
-development defaults: DEBUG, the public development secrets, or a console channel."""
+development defaults: DEBUG or the public development secrets. Channel adapters have their
+own checks in `channels/checks.py` (the console and locmem adapters are refused there)."""
 
 from __future__ import annotations
 
