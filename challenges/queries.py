@@ -7,9 +7,9 @@ from datetime import datetime
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from challenges.clock import current_time
 from challenges.models import Challenge, DeliveryAttempt, Verification
 from services.models import Account
+from verify_platform.lib.clock import current_time
 from verify_platform.lib.errors import NotFound
 from verify_platform.lib.sids import is_sid
 

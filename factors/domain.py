@@ -20,7 +20,6 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Q
-from django.utils import timezone
 
 from entities.domain import entity_get_or_create
 from entities.models import Entity
@@ -30,6 +29,7 @@ from factors.models import PHONE_FACTOR_CHANNELS, Factor, FactorType, RecoveryCo
 from services.domain import event_record
 from services.models import Service
 from verify_platform.lib import crypto
+from verify_platform.lib.clock import current_time
 from verify_platform.lib.errors import InvalidParameter
 from verify_platform.lib.phones import TEXT_CHANNELS, is_landline, mask_phone, normalize_phone
 from verify_platform.lib.transitions import compare_and_set
@@ -51,10 +51,6 @@ class CheckResult(enum.Enum):
     APPROVED = "approved"
     WRONG = "wrong"
     REPLAYED = "replayed"  # a valid code for a step already used (or an earlier one)
-
-
-def _now(now: datetime | None) -> datetime:
-    return now if now is not None else timezone.now()
 
 
 def factor_event_payload(factor: Factor, *, status: str | None = None) -> dict[str, Any]:
@@ -219,7 +215,7 @@ def phone_factor_create(
     channel = PHONE_FACTOR_CHANNELS[factor_type]
     if channel in TEXT_CHANNELS and is_landline(number):
         raise InvalidParameter("Binding.PhoneNumber", f"a landline cannot receive {channel}")
-    now = _now(now)
+    now = current_time(now)
     with transaction.atomic():
         entity = entity_get_or_create(service=service, identity=identity)
         factor = Factor.objects.create(
@@ -257,7 +253,7 @@ def factor_update(
 ) -> Factor:
     """Rename, reconfigure and/or verify. A valid `auth_payload` moves an unverified factor
     to verified; a wrong one leaves it unverified (and counts as a failure)."""
-    now = _now(now)
+    now = current_time(now)
     config = {k: v for k, v in (config or {}).items() if v is not None}
     if config and factor.factor_type != FactorType.TOTP:
         raise InvalidParameter("Config", "this factor type has no configuration")
@@ -309,7 +305,7 @@ def factor_unlock(*, factor: Factor, now: datetime | None = None) -> bool:
     """Operator action: lift the lock and forget the failures. True if it was locked."""
     return (
         Factor.objects.filter(pk=factor.pk, locked=True).update(
-            locked=False, consecutive_failures=0, next_check_at=None, date_updated=_now(now)
+            locked=False, consecutive_failures=0, next_check_at=None, date_updated=current_time(now)
         )
         == 1
     )
@@ -420,7 +416,7 @@ def factor_check_code(
     resets the count (NIST SP 800-63B 5.2.2). `match` compares a code the server sent (a
     phone factor's enrolment or challenge code) instead of the factor's own TOTP, so phone
     codes share this throttle."""
-    now = _now(now)
+    now = current_time(now)
     factor = Factor.objects.select_for_update().get(pk=factor_id)
     _gate(factor, now)
     result = _compare(factor, payload, now, allow_recovery, match)

@@ -31,16 +31,13 @@ from limits.errors import (
 from limits.models import Bucket, DestinationThrottle, RateLimit
 from services.models import Service
 from verify_platform.lib import crypto
+from verify_platform.lib.clock import current_time
 from verify_platform.lib.errors import InvalidParameter, VerifyError
 from verify_platform.lib.transitions import compare_and_set
 
 UNIQUE_NAME = re.compile(r"[A-Za-z0-9._-]{1,191}")
 MAX_RATE_LIMIT_VALUE = 256
 _BUDGET_WINDOWS = (("PER_MINUTE", 60), ("PER_HOUR", 3600))
-
-
-def _now(now: datetime | None) -> datetime:
-    return now if now is not None else timezone.now()
 
 
 # --- rate limits and buckets ----------------------------------------------------------------
@@ -221,7 +218,7 @@ def _delay_after(failures: int) -> int | None:
 def destination_gate(*, service: Service, to: str, now: datetime | None = None) -> None:
     """Refuse a start or a check to a destination that is blocked or waiting out its delay.
     Nothing is counted by a refusal here."""
-    now = _now(now)
+    now = current_time(now)
     row = (
         DestinationThrottle.objects.filter(service=service, to=to)
         .values("status", "next_attempt_at")
@@ -242,7 +239,7 @@ def destination_failure_record(
     """One more consecutive failure. Exact under concurrency: the increment is a single
     UPDATE (or the INSERT that lost no race), and the row stays locked by it until commit, so
     the count read back is this transaction's own."""
-    now = _now(now)
+    now = current_time(now)
     rows = DestinationThrottle.objects.filter(service=service, to=to)
     with transaction.atomic():
         bump = {"consecutive_failures": F("consecutive_failures") + 1, "last_failure_at": now}
@@ -284,7 +281,7 @@ def destination_success_record(*, service: Service, to: str) -> None:
 
 def destination_clear(*, throttle: DestinationThrottle, now: datetime | None = None) -> bool:
     """Operator action: unblock the destination and forget its failures and its delay."""
-    now = _now(now)
+    now = current_time(now)
     return compare_and_set(
         DestinationThrottle,
         pk=throttle.pk,

@@ -4,7 +4,6 @@ challenges), `verifications` and `delivery` (the OTP engine) over `core` (its co
 plans and scheduling), and `phone` (phone factors' enrolment and challenge codes on the same
 engine)."""
 
-from challenges.clock import current_time
 from challenges.domain.challenges import (
     challenge_create,
     challenge_event_payload,
@@ -27,6 +26,7 @@ from challenges.domain.verifications import (
     verification_resend,
     verification_start,
 )
+from verify_platform.lib.clock import current_time
 
 __all__ = [
     "challenge_create",

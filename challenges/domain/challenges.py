@@ -12,7 +12,6 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
 
 from challenges.domain import phone
 from challenges.errors import ChallengeAlreadyApproved, ChallengeAttemptsExceeded, ChallengeExpired
@@ -21,6 +20,7 @@ from factors import domain as factor_domain
 from factors.errors import FactorNotVerified
 from factors.models import PHONE_FACTOR_CHANNELS, Factor
 from services.domain import event_record
+from verify_platform.lib.clock import current_time
 from verify_platform.lib.errors import InvalidParameter, VerifyError
 from verify_platform.lib.transitions import compare_and_set
 
@@ -44,10 +44,6 @@ _CODE_ENDS = {
     Challenge.Status.DENIED: FactorCode.Status.MAX_ATTEMPTS_REACHED,
     Challenge.Status.EXPIRED: FactorCode.Status.EXPIRED,
 }
-
-
-def _now(now: datetime | None) -> datetime:
-    return now if now is not None else timezone.now()
 
 
 def challenge_event_payload(challenge: Challenge) -> dict[str, Any]:
@@ -143,7 +139,7 @@ def challenge_create(
 ) -> Challenge:
     """Create a challenge; with `auth_payload` it is evaluated at once (approved, or pending
     for a wrong code). Malformed codes and throttled factors fail before anything is stored."""
-    now = _now(now)
+    now = current_time(now)
     if factor.status != Factor.Status.VERIFIED:
         raise FactorNotVerified()
     if factor.factor_type in PHONE_FACTOR_CHANNELS:
@@ -228,7 +224,7 @@ def challenge_respond(
 ) -> Challenge:
     """Answer a pending challenge. Five wrong codes deny it; after that every answer is
     429/60308. A challenge past its expiration date is expired (and the answer refused)."""
-    now = _now(now)
+    now = current_time(now)
     if auth_payload is not None:
         factor_domain.factor_validate_payload(factor=challenge.factor, payload=auth_payload)
 
@@ -255,7 +251,7 @@ def challenge_respond(
 
 def challenge_expire_if_due(*, challenge: Challenge, now: datetime | None = None) -> Challenge:
     """Write the expiry a reader would otherwise only see computed (status on read)."""
-    now = _now(now)
+    now = current_time(now)
     if challenge.status == Challenge.Status.PENDING and challenge.expiration_date <= now:
         with transaction.atomic():
             _expire(challenge.pk, now)
@@ -266,7 +262,7 @@ def challenge_expire_if_due(*, challenge: Challenge, now: datetime | None = None
 def challenge_expire_due(*, now: datetime | None = None, limit: int = 500) -> int:
     """The sweeper: expire pending challenges past their date. Returns how many it moved;
     concurrent sweepers (or readers) lose the compare-and-set harmlessly."""
-    now = _now(now)
+    now = current_time(now)
     due = list(
         Challenge.objects.filter(
             status=Challenge.Status.PENDING, expiration_date__lte=now

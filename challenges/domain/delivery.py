@@ -15,7 +15,6 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import F, Q
 
-from challenges.clock import current_time
 from challenges.domain.core import (
     AttemptStatus,
     Owner,
@@ -45,6 +44,7 @@ from channels.base import (
 )
 from channels.status import default_status_callback_url
 from verify_platform.lib import crypto
+from verify_platform.lib.clock import current_time
 from verify_platform.lib.transitions import compare_and_set
 
 logger = logging.getLogger("challenges.delivery")

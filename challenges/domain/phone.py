@@ -20,7 +20,6 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F
 
-from challenges.clock import current_time
 from challenges.domain.core import (
     PHONE_CHANNELS,
     TEXT_CHANNELS,
@@ -38,6 +37,7 @@ from factors.domain import CheckResult
 from factors.errors import FactorCodeUnavailable
 from factors.models import PHONE_FACTOR_CHANNELS, Factor
 from verify_platform.lib import crypto
+from verify_platform.lib.clock import current_time
 from verify_platform.lib.errors import InvalidParameter
 from verify_platform.lib.phones import is_landline
 

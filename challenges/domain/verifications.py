@@ -9,7 +9,6 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from challenges.clock import current_time
 from challenges.domain.core import (
     AttemptStatus,
     Status,
@@ -35,6 +34,7 @@ from challenges.models import (
 from limits import domain as limits
 from services.models import Service
 from verify_platform.lib import crypto
+from verify_platform.lib.clock import current_time
 from verify_platform.lib.errors import InvalidParameter, NotFound
 
 

@@ -31,8 +31,8 @@ def locmem_channels(settings):
 def run_due(now: datetime | None = None) -> list[str]:
     """What a worker would do: send every scheduled attempt that is due at `now`."""
     from challenges import domain
-    from challenges.clock import current_time
     from challenges.models import DeliveryAttempt
+    from verify_platform.lib.clock import current_time
 
     moment = current_time(now)
     due = DeliveryAttempt.objects.filter(

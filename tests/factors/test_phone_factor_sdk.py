@@ -63,7 +63,7 @@ def test_create_sends_a_code_and_the_update_verifies(sdk, service, factor_type, 
 
 
 def test_enrolment_code_is_refused_after_its_lifetime(service):
-    from challenges.clock import current_time
+    from verify_platform.lib.clock import current_time
 
     factor, _ = domain.factor_create(
         service=service,
