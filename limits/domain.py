@@ -186,7 +186,8 @@ def sends_admit(*, service: Service, rate_limits: dict | None = None) -> None:
     counts (an attacker's refused attempts must not free capacity)."""
     windows: list[tuple[str, int]] = []
     refusals: list[tuple[int, type[VerifyError]]] = []
-    for bucket, value in _requested_buckets(service, rate_limits or {}):
+    requested = _requested_buckets(service, rate_limits) if rate_limits else []
+    for bucket, value in requested:
         windows.append(
             (f"limits:b:{bucket.sid}:{bucket.interval}:{_value_digest(value)}", bucket.interval)
         )
@@ -215,22 +216,27 @@ def _delay_after(failures: int) -> int | None:
     return min(settings["BASE_DELAY_SECONDS"] * 2**exponent, settings["MAX_DELAY_SECONDS"])
 
 
-def destination_gate(*, service: Service, to: str, now: datetime | None = None) -> None:
+def destination_gate(*, service: Service, to: str, now: datetime | None = None) -> bool:
     """Refuse a start or a check to a destination that is blocked or waiting out its delay.
-    Nothing is counted by a refusal here."""
+    Nothing is counted by a refusal here. Returns whether the destination has a streak of
+    failures on record (a success then has one to forget)."""
     now = current_time(now)
-    row = (
-        DestinationThrottle.objects.filter(service=service, to=to)
-        .values("status", "next_attempt_at")
-        .first()
+    # At most one row (unique per service and destination): no ordering to compile or run.
+    rows = (
+        DestinationThrottle.objects.filter(service_id=service.pk, to=to)
+        .order_by()
+        .values_list("status", "next_attempt_at")[:1]
     )
+    row = next(iter(rows), None)
     if row is None:
-        return
-    if row["status"] == DestinationThrottle.Status.BLOCKED:
+        return False
+    status, next_attempt_at = row
+    if status == DestinationThrottle.Status.BLOCKED:
         raise DestinationBlocked()
-    if row["next_attempt_at"] is not None and now < row["next_attempt_at"]:
-        wait = math.ceil((row["next_attempt_at"] - now).total_seconds())
+    if next_attempt_at is not None and now < next_attempt_at:
+        wait = math.ceil((next_attempt_at - now).total_seconds())
         raise DestinationThrottled(retry_after=max(wait, 1))
+    return True
 
 
 def destination_failure_record(
