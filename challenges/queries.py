@@ -87,6 +87,22 @@ def verification_find(
     return found
 
 
+def verification_find_for_update(
+    *, account: Account, service_sid: str, sid: str | None = None, to: str | None = None
+) -> Verification | None:
+    """`verification_find`'s lookup as a locking read (call inside a transaction): the
+    verification row only is locked, with its service loaded. None when nothing matches."""
+    queryset = Verification.objects.select_for_update(of=("self",)).select_related("service")
+    queryset = queryset.filter(service__account=account, service_id=service_sid)
+    if sid is not None:
+        if not is_sid(sid, "VE"):
+            return None
+        queryset = queryset.filter(pk=sid)
+    else:
+        queryset = queryset.filter(to=to).order_by("-date_created", "-sid")
+    return next(iter(queryset[:1]), None)
+
+
 def verification_get(*, account: Account, service_sid: str, sid_or_to: str) -> Verification:
     """A live verification by SID or To (fetch and update); anything ended is a 404."""
     queryset = _scoped(account=account, service_sid=service_sid)

@@ -157,7 +157,10 @@ class VerificationListView(TwilioView):
         service = service_queries.service_get(account=self.account, sid=service_sid)
         form = validated(VerificationCreateForm, request, context={"service": service})
         verification = domain.verification_start(service=service, **form.validated_data)
-        return Response(_reload(request, self, verification), status=status.HTTP_201_CREATED)
+        # The domain hands back the attempts it wrote: nothing to read again after commit.
+        return Response(
+            render(VerificationSerializer, verification, request), status=status.HTTP_201_CREATED
+        )
 
 
 class VerificationDetailView(TwilioView):
@@ -204,14 +207,13 @@ class VerificationCheckView(TwilioView):
     def post(self, request, service_sid: str):
         form = validated(VerificationCheckForm, request)
         data = form.validated_data
-        verification = queries.verification_find(
+        verification = domain.verification_check_find(
             account=self.account,
             service_sid=service_sid,
             sid=data.get("verification_sid"),
             to=data.get("to"),
-            attempts=False,
+            code=data["code"],
         )
-        verification = domain.verification_check(verification=verification, code=data["code"])
         return Response(
             render(VerificationCheckSerializer, verification, request),
             status=status.HTTP_201_CREATED,

@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 
+from challenges import queries
 from challenges.domain.core import (
     AttemptStatus,
     Status,
@@ -32,20 +33,19 @@ from challenges.models import (
     Verification,
 )
 from limits import domain as limits
-from services.models import Service
+from services.models import Account, Service
 from verify_platform.lib import crypto
 from verify_platform.lib.clock import current_time
 from verify_platform.lib.errors import InvalidParameter, NotFound
 
 
-def _expire_stale(*, service: Service, to: str, now: datetime) -> None:
-    stale = (
-        Verification.objects.select_for_update()
-        .select_related("service")
-        .filter(service=service, to=to, status=Status.PENDING, expires_at__lte=now)
-    )
-    for verification in stale:
-        _end(verification, Status.EXPIRED, now)
+def _with_attempts(verification: Verification, attempts: list[DeliveryAttempt]) -> None:
+    """Hand the answer the attempts as this transaction wrote them (what
+    `verification.attempts.all()` returns), instead of reading them back after commit."""
+    cached = DeliveryAttempt.objects.none()
+    cached._result_cache = attempts
+    cached._prefetch_done = True
+    verification._prefetched_objects_cache = {"attempts": cached}
 
 
 def _create(
@@ -73,12 +73,14 @@ def _create(
         **fields,
     )
     verification.service = service
-    _schedule_step(verification, send_number=1, step=0, due_at=now)
+    attempt = _schedule_step(verification, send_number=1, step=0, due_at=now)
+    _with_attempts(verification, [attempt])
     return verification
 
 
 def _resend(verification: Verification, plan: list[dict[str, Any]], now: datetime) -> None:
-    """Same verification, same code, one more send; counters are never reset (N-06)."""
+    """Same verification, same code, one more send; counters are never reset (N-06). Call
+    with the verification locked: the fields written are then set in memory, not re-read."""
     won = Verification.objects.filter(
         pk=verification.pk, status=Status.PENDING, send_count__lt=MAX_SEND_ATTEMPTS
     ).update(
@@ -87,13 +89,61 @@ def _resend(verification: Verification, plan: list[dict[str, Any]], now: datetim
     if not won:
         retry_after = max(1, int((verification.expires_at - now).total_seconds()))
         raise MaxSendAttemptsReached(retry_after=retry_after)
-    verification.refresh_from_db()
+    verification.send_count += 1
+    verification.plan = plan
+    verification.channel = plan[0]["channel"]
+    verification.date_updated = now
     # The earlier send's fallback timers are superseded by this send's plan; what the user
     # asked for (step 0 of every send) still goes out.
     DeliveryAttempt.objects.filter(
         verification_id=verification.pk, status=AttemptStatus.SCHEDULED, step__gt=0
     ).update(status=AttemptStatus.CANCELED, date_updated=now)
     _schedule_step(verification, send_number=verification.send_count, step=0, due_at=now)
+
+
+def _start(
+    *,
+    service: Service,
+    to: str,
+    plan: list[dict[str, Any]],
+    now: datetime | None,
+    custom_code: str | None,
+    **fields: Any,
+) -> Verification:
+    """One transaction of a start. A single locking read finds what decides it: the pending
+    verification of this destination (at most one, by the partial unique index) and any
+    exhausted one still within its lifetime."""
+    now = current_time(now)
+    rows = list(
+        Verification.objects.select_for_update()
+        .filter(
+            Q(status=Status.PENDING) | Q(status=Status.MAX_ATTEMPTS_REACHED, expires_at__gt=now),
+            service_id=service.pk,
+            to=to,
+        )
+        .order_by()
+    )
+    # Out of checks: no fresh code (and five fresh guesses) for this destination until
+    # the exhausted verification's lifetime is over, as on Twilio (error 60202).
+    exhausted = [v.expires_at for v in rows if v.status == Status.MAX_ATTEMPTS_REACHED]
+    if exhausted:
+        retry_after = max(1, int((max(exhausted) - now).total_seconds()))
+        raise MaxCheckAttemptsReached(retry_after=retry_after)
+    for existing in rows:  # the pending one
+        existing.service = service
+        if existing.expires_at <= now:
+            _end(existing, Status.EXPIRED, now)  # stale: a fresh verification replaces it
+            continue
+        _resend(existing, plan, now)
+        _with_attempts(existing, list(_ordered_attempts(existing)))
+        return existing
+    return _create(service=service, to=to, plan=plan, now=now, custom_code=custom_code, **fields)
+
+
+def _ordered_attempts(verification: Verification):
+    return DeliveryAttempt.objects.filter(verification_id=verification.pk).order_by(
+        "date_created", "sid"
+    )
 
 
 def verification_start(
@@ -116,57 +166,34 @@ def verification_start(
     refused, and the start is metered against the tenant's rate limits and send budgets
     (`limits.domain.sends_admit`); a refusal there writes and sends nothing.
 
-    Concurrent starts for one destination collide on the partial unique index; the losers
-    retry as resends of the winner's verification.
+    Concurrent starts for one destination collide on the partial unique index; the loser's
+    transaction is rolled back and retried, and then finds the winner's verification and
+    resends it. (A retry of the whole transaction instead of a savepoint around the insert:
+    the savepoint would cost two round trips on every create for a race that is rare.)
+
+    The verification returned carries its attempts as written (`attempts.all()` reads
+    nothing).
     """
     plan = plan_for(service=service, channel=channel, to=to)
     limits.destination_gate(service=service, to=to, now=current_time(now))
     limits.sends_admit(service=service, rate_limits=rate_limits)
-    with transaction.atomic():
-        now = current_time(now)
-        _expire_stale(service=service, to=to, now=now)
-        # Out of checks: no fresh code (and five fresh guesses) for this destination until
-        # the exhausted verification's lifetime is over, as on Twilio (error 60202).
-        locked_until = (
-            Verification.objects.filter(
-                service=service,
-                to=to,
-                status=Status.MAX_ATTEMPTS_REACHED,
-                expires_at__gt=now,
-            )
-            .order_by("-expires_at")
-            .values_list("expires_at", flat=True)
-            .first()
-        )
-        if locked_until is not None:
-            retry_after = max(1, int((locked_until - now).total_seconds()))
-            raise MaxCheckAttemptsReached(retry_after=retry_after)
-        for _ in range(3):
-            existing = (
-                Verification.objects.select_for_update()
-                .filter(service=service, to=to, status=Status.PENDING)
-                .first()
-            )
-            if existing is not None:
-                existing.service = service
-                _resend(existing, plan, now)
-                return existing
-            try:
-                with transaction.atomic():
-                    return _create(
-                        service=service,
-                        to=to,
-                        plan=plan,
-                        now=now,
-                        custom_code=custom_code,
-                        locale=locale,
-                        custom_friendly_name=custom_friendly_name,
-                        app_hash=app_hash,
-                        amount=amount,
-                        payee=payee,
-                    )
-            except IntegrityError:
-                continue  # another request created it first: resend that one
+    for _ in range(3):
+        try:
+            with transaction.atomic():
+                return _start(
+                    service=service,
+                    to=to,
+                    plan=plan,
+                    now=now,
+                    custom_code=custom_code,
+                    locale=locale,
+                    custom_friendly_name=custom_friendly_name,
+                    app_hash=app_hash,
+                    amount=amount,
+                    payee=payee,
+                )
+        except IntegrityError:
+            continue  # another request created it first: resend that one
     raise ConcurrentRequests()
 
 
@@ -211,6 +238,51 @@ def verification_approve(
     return _terminal_update(verification=verification, target=Status.APPROVED, now=now)
 
 
+def _check(locked: Verification | None, code: str, now: datetime) -> tuple[Verification, bool]:
+    """The check on the locked verification. Every write sets its fields in memory as well
+    (the row is locked), so the answer needs no read-back. Returns the verification and
+    whether it has just been found expired (the caller answers 404 after the commit)."""
+    if locked is None:
+        raise NotFound()
+    if locked.status == Status.MAX_ATTEMPTS_REACHED:
+        raise MaxCheckAttemptsReached()
+    if locked.status != Status.PENDING:
+        raise NotFound()
+    if len(code) != locked.code_length:
+        raise InvalidParameter("Code", f"must be {locked.code_length} digits")
+    if locked.expires_at <= now:
+        ended = _end(locked, Status.EXPIRED, now)
+        if ended:
+            locked.date_updated = now
+        return locked, ended
+    # Read after the lock, in its own statement: it sees every failure committed before.
+    streak = limits.destination_gate(service=locked.service, to=locked.to, now=now)
+    if _code_matches(locked, code):
+        if not _end(
+            locked,
+            Status.APPROVED,
+            now,
+            extra_filter={"expires_at__gt": now, "check_attempts__lt": MAX_CHECK_ATTEMPTS},
+        ):
+            raise NotFound()
+        locked.date_updated = now
+        if streak:
+            # Without a streak there is nothing to forget: only a check of this destination's
+            # pending verification (locked here) could have started one since the read.
+            limits.destination_success_record(service=locked.service, to=locked.to)
+        return locked, False
+    counted = Verification.objects.filter(
+        pk=locked.pk, status=Status.PENDING, check_attempts__lt=MAX_CHECK_ATTEMPTS
+    ).update(check_attempts=F("check_attempts") + 1, date_updated=now)
+    if counted:
+        locked.check_attempts += 1
+        locked.date_updated = now
+    limits.destination_failure_record(service=locked.service, to=locked.to, now=now)
+    if locked.check_attempts >= MAX_CHECK_ATTEMPTS:
+        _end(locked, Status.MAX_ATTEMPTS_REACHED, now)
+    return locked, False
+
+
 def verification_check(
     *, verification: Verification, code: str, now: datetime | None = None
 ) -> Verification:
@@ -220,46 +292,32 @@ def verification_check(
     Every wrong code also counts against the destination across verifications (NIST SP
     800-63B rev. 4 3.1.3.2: a new code does not reset failures); a throttled or blocked
     destination is refused before the code is compared, and a success resets the count."""
-    ended_by_expiry = False
     with transaction.atomic():
         now = current_time(now)
-        locked = _lock(verification.pk)
-        if locked is None:
-            raise NotFound()
-        if locked.status == Status.MAX_ATTEMPTS_REACHED:
-            raise MaxCheckAttemptsReached()
-        if locked.status != Status.PENDING:
-            raise NotFound()
-        if len(code) != locked.code_length:
-            raise InvalidParameter("Code", f"must be {locked.code_length} digits")
-        if locked.expires_at <= now:
-            ended_by_expiry = _end(locked, Status.EXPIRED, now)
-        else:
-            limits.destination_gate(service=locked.service, to=locked.to, now=now)
-            if _code_matches(locked, code):
-                if not _end(
-                    locked,
-                    Status.APPROVED,
-                    now,
-                    extra_filter={
-                        "expires_at__gt": now,
-                        "check_attempts__lt": MAX_CHECK_ATTEMPTS,
-                    },
-                ):
-                    raise NotFound()
-                limits.destination_success_record(service=locked.service, to=locked.to)
-            else:
-                Verification.objects.filter(
-                    pk=locked.pk, status=Status.PENDING, check_attempts__lt=MAX_CHECK_ATTEMPTS
-                ).update(check_attempts=F("check_attempts") + 1, date_updated=now)
-                locked.refresh_from_db(fields=["check_attempts"])
-                limits.destination_failure_record(service=locked.service, to=locked.to, now=now)
-                if locked.check_attempts >= MAX_CHECK_ATTEMPTS:
-                    _end(locked, Status.MAX_ATTEMPTS_REACHED, now)
-        service = locked.service
-        locked.refresh_from_db()
-        locked.service = service  # unchanged; a refresh drops it, the answer would re-read it
-    if ended_by_expiry:
+        locked, expired = _check(_lock(verification.pk), code, now)
+    if expired:
+        raise NotFound()
+    return locked
+
+
+def verification_check_find(
+    *,
+    account: Account,
+    service_sid: str,
+    sid: str | None = None,
+    to: str | None = None,
+    code: str,
+    now: datetime | None = None,
+) -> Verification:
+    """`verification_check` of the verification a check request names (by SID, or the
+    latest one for `to`, in the tenant's service): the lookup and the lock are one read."""
+    with transaction.atomic():
+        now = current_time(now)
+        locked = queries.verification_find_for_update(
+            account=account, service_sid=service_sid, sid=sid, to=to
+        )
+        locked, expired = _check(locked, code, now)
+    if expired:
         raise NotFound()
     return locked
 
