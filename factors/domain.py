@@ -331,6 +331,22 @@ def factor_validate_payload(*, factor: Factor, payload: str, allow_recovery: boo
     raise InvalidParameter("AuthPayload", detail)
 
 
+# What the locked path reads: the gate, the failure count and the code parameters.
+_CHECK_FIELDS = (
+    "sid",
+    "entity_id",
+    "factor_type",
+    "secret_encrypted",
+    "alg",
+    "code_length",
+    "time_step",
+    "skew",
+    "consecutive_failures",
+    "next_check_at",
+    "locked",
+)
+
+
 def _gate(factor: Factor, now: datetime) -> None:
     if factor.locked:
         raise FactorLocked()
@@ -393,12 +409,44 @@ def _compare(
     )
     if step is None:
         return CheckResult.WRONG
-    won = (
-        Factor.objects.filter(pk=factor.pk)
-        .filter(Q(last_accepted_step__isnull=True) | Q(last_accepted_step__lt=step))
-        .update(last_accepted_step=step)
-    )
+    won = Factor.objects.filter(_fresh_step(step), pk=factor.pk).update(last_accepted_step=step)
     return CheckResult.APPROVED if won == 1 else CheckResult.REPLAYED
+
+
+def _fresh_step(step: int) -> Q:
+    return Q(last_accepted_step__isnull=True) | Q(last_accepted_step__lt=step)
+
+
+def _book_open_totp_step(factor_pk: str, step: int, now: datetime) -> bool:
+    """Accept `step` and reset the failure count in one UPDATE, only if no step at or after it
+    was accepted (replay protection by compare-and-set) and the factor is neither locked nor
+    throttled at `now`."""
+    open_now = Q(next_check_at__isnull=True) | Q(next_check_at__lte=now)
+    won = Factor.objects.filter(_fresh_step(step), open_now, pk=factor_pk, locked=False).update(
+        last_accepted_step=step, consecutive_failures=0, next_check_at=None, date_last_used=now
+    )
+    return won == 1
+
+
+def _totp_approve_optimistic(factor: Factor, payload: str, now: datetime) -> bool:
+    """The common case, a correct fresh TOTP code on an open factor, in one conditional
+    UPDATE without a row lock. False sends the caller down the locked path, which gates,
+    compares again and books the failure exactly: the preloaded `factor` only supplies the
+    seed and the code parameters, which never change after creation."""
+    if factor.factor_type != FactorType.TOTP or recovery.looks_like_recovery_code(payload):
+        return False
+    if not totp.is_code_format(payload, factor.code_length):
+        return False
+    step = totp.matching_step(
+        crypto.decrypt(factor.secret_encrypted),
+        payload,
+        now=now,
+        alg=factor.alg,
+        digits=factor.code_length,
+        time_step=factor.time_step,
+        skew=factor.skew,
+    )
+    return step is not None and _book_open_totp_step(factor.pk, step, now)
 
 
 def factor_check_code(
@@ -408,6 +456,7 @@ def factor_check_code(
     now: datetime | None = None,
     allow_recovery: bool = True,
     match: Callable[[], CheckResult] | None = None,
+    preloaded: Factor | None = None,
 ) -> CheckResult:
     """Check a code against a factor and book the outcome. Call inside `transaction.atomic`.
 
@@ -415,9 +464,13 @@ def factor_check_code(
     after comparing, including a replayed code, counts as a consecutive failure; a success
     resets the count (NIST SP 800-63B 5.2.2). `match` compares a code the server sent (a
     phone factor's enrolment or challenge code) instead of the factor's own TOTP, so phone
-    codes share this throttle."""
+    codes share this throttle. With `preloaded` (the factor as the caller read it), a correct
+    TOTP code is booked in one conditional UPDATE; anything else takes the locked path."""
     now = current_time(now)
-    factor = Factor.objects.select_for_update().get(pk=factor_id)
+    optimistic = preloaded is not None and match is None
+    if optimistic and _totp_approve_optimistic(preloaded, payload, now):
+        return CheckResult.APPROVED
+    factor = Factor.objects.select_for_update().only(*_CHECK_FIELDS).get(pk=factor_id)
     _gate(factor, now)
     result = _compare(factor, payload, now, allow_recovery, match)
     if result is CheckResult.REPLAYED:

@@ -7,6 +7,7 @@ from django.db.models import Count, Q, QuerySet
 from factors.models import Factor
 from services.models import Account
 from verify_platform.lib.errors import NotFound
+from verify_platform.lib.prepared import PreparedQuery
 
 
 def _with_remaining(queryset: QuerySet[Factor]) -> QuerySet[Factor]:
@@ -26,6 +27,52 @@ def factor_get(*, account: Account, service_sid: str, identity: str, sid: str) -
         )
         .first()
     )
+    if factor is None:
+        raise NotFound()
+    return factor
+
+
+# What a challenge on a factor reads: the code parameters and seed, what the answer and its
+# event show, and of the service what the rendering and the event write need. Narrow on
+# purpose: this read is on the hottest path, and whole Service rows are 30+ columns.
+_CHALLENGE_FIELDS = (
+    "sid",
+    "service_id",
+    "entity_id",
+    "factor_type",
+    "status",
+    "friendly_name",
+    "metadata",
+    "secret_encrypted",
+    "alg",
+    "code_length",
+    "time_step",
+    "skew",
+    "service__account_id",
+    "service__push_include_date",
+    "service__has_enabled_webhooks",
+    "entity__identity",
+    "entity__service_id",
+)
+
+
+_FACTOR_FOR_CHALLENGE = PreparedQuery(
+    lambda account_sid, service_sid, identity, sid: (
+        Factor.objects.select_related("service", "entity")
+        .only(*_CHALLENGE_FIELDS)
+        .filter(
+            service__account_id=account_sid,
+            service_id=service_sid,
+            entity__identity=identity,
+            pk=sid,
+        )
+    )
+)
+
+
+def factor_for_challenge(*, account: Account, service_sid: str, identity: str, sid: str) -> Factor:
+    """The factor a new challenge is for, found through the tenant like `factor_get`."""
+    factor = _FACTOR_FOR_CHALLENGE.first(account.pk, service_sid, identity, sid)
     if factor is None:
         raise NotFound()
     return factor

@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from services.models import Account, ApiKey, Service
 from verify_platform.lib import crypto
 from verify_platform.lib.errors import NotFound
+from verify_platform.lib.prepared import PreparedQuery
 from verify_platform.lib.sids import is_sid
 
 # Compared against when the SID is unknown, so a miss costs the same digest and comparison
@@ -14,14 +15,22 @@ from verify_platform.lib.sids import is_sid
 _DUMMY_DIGEST = "0" * 64
 
 
+# Every request reads one of these: compiled once per process (verify_platform/lib/prepared.py).
+_ACCOUNT = PreparedQuery(lambda sid: Account.objects.filter(pk=sid))
+_API_KEY = PreparedQuery(lambda sid: ApiKey.objects.select_related("account").filter(pk=sid))
+_SERVICE = PreparedQuery(
+    lambda account_sid, sid: Service.objects.filter(account_id=account_sid, pk=sid)
+)
+
+
 def account_authenticate(*, username: str, password: str) -> Account | None:
     """The active account these credentials belong to, or None. One indexed read."""
     digest = crypto.secret_digest(password)
     if is_sid(username, "AC"):
-        account = Account.objects.filter(pk=username).first()
+        account = _ACCOUNT.first(username)
         stored = account.auth_token_digest if account is not None else _DUMMY_DIGEST
     elif is_sid(username, "SK"):
-        key = ApiKey.objects.select_related("account").filter(pk=username).first()
+        key = _API_KEY.first(username)
         active = key is not None and key.status == ApiKey.Status.ACTIVE
         account = key.account if active else None
         stored = key.secret_digest if active else _DUMMY_DIGEST
@@ -34,7 +43,7 @@ def account_authenticate(*, username: str, password: str) -> Account | None:
 
 
 def service_get(*, account: Account, sid: str) -> Service:
-    service = Service.objects.filter(account=account, pk=sid).first()
+    service = _SERVICE.first(account.pk, sid)
     if service is None:
         raise NotFound()
     return service

@@ -55,7 +55,7 @@ class ChallengeListView(TwilioView):
     def post(self, request, service_sid: str, identity: str):
         form = validated(ChallengeCreateForm, request)
         data = form.validated_data
-        factor = factor_queries.factor_get(
+        factor = factor_queries.factor_for_challenge(
             account=self.account,
             service_sid=service_sid,
             identity=identity,

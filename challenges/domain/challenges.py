@@ -161,22 +161,42 @@ def challenge_create(
         )
     if auth_payload is not None:
         factor_domain.factor_validate_payload(factor=factor, payload=auth_payload)
-
+    challenge = Challenge(
+        service_id=factor.service_id,
+        entity_id=factor.entity_id,
+        factor=factor,
+        expiration_date=expiration_date,
+        details_message=details_message,
+        details_fields=details_fields or [],
+        hidden_details=hidden_details,
+        metadata=metadata,
+    )
+    # Answer objects: the rendering and the event read them from memory, not the database.
+    challenge.service, challenge.entity = factor.service, factor.entity
+    if auth_payload is None:
+        challenge.save(force_insert=True)
+        return challenge
     with transaction.atomic():
-        challenge = Challenge.objects.create(
-            service_id=factor.service_id,
-            entity_id=factor.entity_id,
-            factor=factor,
-            expiration_date=expiration_date,
-            details_message=details_message,
-            details_fields=details_fields or [],
-            hidden_details=hidden_details,
-            metadata=metadata,
+        # The challenge is inserted already answered: until this transaction commits nobody
+        # else can see it, so its status needs no compare-and-set.
+        result = factor_domain.factor_check_code(
+            factor_id=factor.pk, payload=auth_payload, now=now, preloaded=factor
         )
-        if auth_payload is not None:
-            # No lock to take: until this transaction commits, nobody else sees the row.
-            _answer(challenge, auth_payload, now)
-    return _get(challenge.pk)
+        if result is factor_domain.CheckResult.APPROVED:
+            challenge.status, challenge.date_responded = Challenge.Status.APPROVED, now
+        else:
+            challenge.failed_attempts = 1
+            if challenge.failed_attempts >= MAX_ATTEMPTS:
+                challenge.status, challenge.date_responded = Challenge.Status.DENIED, now
+        challenge.save(force_insert=True)
+        if challenge.status != Challenge.Status.PENDING:
+            event_record(
+                service=challenge.service,
+                type=_TERMINAL_EVENTS[challenge.status],
+                resource_sid=challenge.sid,
+                payload=challenge_event_payload(challenge),
+            )
+    return challenge
 
 
 def _phone_challenge_create(

@@ -70,6 +70,8 @@ def enqueue_on_commit(delivery_ids: list[int], *, using: str | None = None) -> N
 def deliveries_schedule(*, event: Event) -> list[WebhookDelivery]:
     """Create a delivery for every enabled webhook of the event's service that subscribes to
     its type. Call inside the transaction that recorded the event."""
+    if not event.service.has_enabled_webhooks:
+        return []  # the common case on hot paths: no lookup at all
     webhooks = [
         webhook
         for webhook in Webhook.objects.filter(

@@ -15,6 +15,20 @@ from verify_platform.lib.transitions import compare_and_set
 _PLAIN_FIELDS = ("friendly_name", "event_types", "webhook_url", "version")
 
 
+def _service_flag_set(service_id: str) -> None:
+    """In the transaction that enables a webhook: events of the service look webhooks up."""
+    Service.objects.filter(pk=service_id).update(has_enabled_webhooks=True)
+
+
+def _service_flag_recompute(service_id: str) -> None:
+    """After a webhook was disabled or deleted. The service row lock orders this against a
+    concurrent enable (whose flag UPDATE takes the same lock), so the flag is never left
+    False beside an enabled webhook."""
+    Service.objects.select_for_update().filter(pk=service_id).values_list("pk").first()
+    enabled = Webhook.objects.filter(service_id=service_id, status=Webhook.Status.ENABLED)
+    Service.objects.filter(pk=service_id).update(has_enabled_webhooks=enabled.exists())
+
+
 def webhook_create(
     *,
     service: Service,
@@ -26,16 +40,20 @@ def webhook_create(
 ) -> tuple[Webhook, str]:
     """Returns the webhook and its signing secret, which is never returned again."""
     secret = signing.secret_new()
-    webhook = Webhook.objects.create(
-        account_id=service.account_id,
-        service=service,
-        friendly_name=friendly_name,
-        event_types=list(dict.fromkeys(event_types)),
-        webhook_url=webhook_url,
-        status=status,
-        version=version,
-        secret_encrypted=crypto.encrypt(secret),
-    )
+    with transaction.atomic():
+        webhook = Webhook.objects.create(
+            account_id=service.account_id,
+            service=service,
+            friendly_name=friendly_name,
+            event_types=list(dict.fromkeys(event_types)),
+            webhook_url=webhook_url,
+            status=status,
+            version=version,
+            secret_encrypted=crypto.encrypt(secret),
+        )
+        if status == Webhook.Status.ENABLED:
+            _service_flag_set(service.pk)
+            service.has_enabled_webhooks = True
     return webhook, secret
 
 
@@ -60,18 +78,22 @@ def webhook_update(*, webhook: Webhook, **fields: Any) -> Webhook:
 
 def webhook_enable(*, webhook: Webhook) -> bool:
     """Enabling (by the tenant or an operator) clears the failure streak and the auto flag."""
-    return compare_and_set(
-        Webhook,
-        pk=webhook.pk,
-        sources=[Webhook.Status.DISABLED],
-        target=Webhook.Status.ENABLED,
-        auto_disabled=False,
-        disabled_reason="",
-        date_disabled=None,
-        failure_streak=0,
-        failing_since=None,
-        date_updated=timezone.now(),
-    )
+    with transaction.atomic():
+        won = compare_and_set(
+            Webhook,
+            pk=webhook.pk,
+            sources=[Webhook.Status.DISABLED],
+            target=Webhook.Status.ENABLED,
+            auto_disabled=False,
+            disabled_reason="",
+            date_disabled=None,
+            failure_streak=0,
+            failing_since=None,
+            date_updated=timezone.now(),
+        )
+        if won:
+            _service_flag_set(webhook.service_id)
+    return won
 
 
 def webhook_disable(*, webhook: Webhook, reason: str = "", auto: bool = False) -> bool:
@@ -98,6 +120,7 @@ def webhook_disable(*, webhook: Webhook, reason: str = "", auto: bool = False) -
                 date_completed=now,
                 date_updated=now,
             )
+            _service_flag_recompute(webhook.service_id)
     return won
 
 
@@ -105,3 +128,4 @@ def webhook_delete(*, webhook: Webhook) -> None:
     """Deletes the webhook with its delivery log."""
     with transaction.atomic():
         Webhook.objects.filter(pk=webhook.pk).delete()
+        _service_flag_recompute(webhook.service_id)

@@ -192,3 +192,22 @@ def test_any_auth_payload_is_a_clean_answer(api, service, live_factor, payload):
         assert payload.isascii() and payload.isdigit() and len(payload) == 6
     else:
         assert set(resp.json()) == {"code", "message", "more_info", "status"}
+
+
+def test_a_challenge_approved_on_create_is_few_statements(
+    api, service, live_factor, django_assert_max_num_queries
+):
+    """The hot path of a login with an authenticator app: authentication, the factor, one
+    conditional UPDATE that books the step, the challenge and its event (plus the savepoint
+    pair of the test's transaction). A failing count means a re-read or a lock came back."""
+    factor, secret = live_factor
+    with django_assert_max_num_queries(7):
+        resp = form(
+            api,
+            challenges_path(service),
+            {"FactorSid": factor.sid, "AuthPayload": code_for(factor, secret, timezone.now())},
+        )
+    assert resp.status_code == 201 and resp.json()["status"] == "approved"
+    stored = Factor.objects.get(pk=factor.sid)
+    assert stored.consecutive_failures == 0 and stored.last_accepted_step is not None
+    assert Challenge.objects.get(pk=resp.json()["sid"]).status == "approved"
