@@ -33,6 +33,7 @@ from services.models import Service
 from verify_platform.lib import crypto
 from verify_platform.lib.clock import current_time
 from verify_platform.lib.errors import InvalidParameter, VerifyError
+from verify_platform.lib.prepared import PreparedQuery
 from verify_platform.lib.transitions import compare_and_set
 
 UNIQUE_NAME = re.compile(r"[A-Za-z0-9._-]{1,191}")
@@ -216,25 +217,29 @@ def _delay_after(failures: int) -> int | None:
     return min(settings["BASE_DELAY_SECONDS"] * 2**exponent, settings["MAX_DELAY_SECONDS"])
 
 
+# Read by every start and every check: compiled once per process. At most one row (unique
+# per service and destination), so no ordering.
+_THROTTLE = PreparedQuery(
+    lambda service_sid, to: (
+        DestinationThrottle.objects.filter(service_id=service_sid, to=to)
+        .order_by()
+        .only("status", "next_attempt_at")
+    )
+)
+
+
 def destination_gate(*, service: Service, to: str, now: datetime | None = None) -> bool:
     """Refuse a start or a check to a destination that is blocked or waiting out its delay.
     Nothing is counted by a refusal here. Returns whether the destination has a streak of
     failures on record (a success then has one to forget)."""
     now = current_time(now)
-    # At most one row (unique per service and destination): no ordering to compile or run.
-    rows = (
-        DestinationThrottle.objects.filter(service_id=service.pk, to=to)
-        .order_by()
-        .values_list("status", "next_attempt_at")[:1]
-    )
-    row = next(iter(rows), None)
+    row = _THROTTLE.first(service.pk, to)
     if row is None:
         return False
-    status, next_attempt_at = row
-    if status == DestinationThrottle.Status.BLOCKED:
+    if row.status == DestinationThrottle.Status.BLOCKED:
         raise DestinationBlocked()
-    if next_attempt_at is not None and now < next_attempt_at:
-        wait = math.ceil((next_attempt_at - now).total_seconds())
+    if row.next_attempt_at is not None and now < row.next_attempt_at:
+        wait = math.ceil((row.next_attempt_at - now).total_seconds())
         raise DestinationThrottled(retry_after=max(wait, 1))
     return True
 
