@@ -11,6 +11,7 @@ from challenges.models import Challenge, DeliveryAttempt, Verification
 from services.models import Account
 from verify_platform.lib.clock import current_time
 from verify_platform.lib.errors import NotFound
+from verify_platform.lib.prepared import PreparedQuery
 from verify_platform.lib.sids import is_sid
 
 _RELATED = ("service", "entity", "factor")
@@ -87,20 +88,47 @@ def verification_find(
     return found
 
 
+# What a check reads: the whole verification, and of its service only what the answer and the
+# event write need (a Service row is 30+ columns). A field read beyond these is loaded on
+# access (one more query), never wrong.
+_CHECK_FIELDS = (
+    *(field.name for field in Verification._meta.concrete_fields),
+    "service__account_id",
+    "service__has_enabled_webhooks",
+)
+
+
+def _check_lookup(**filters: str):
+    return (
+        Verification.objects.select_for_update(of=("self",))
+        .select_related("service")
+        .only(*_CHECK_FIELDS)
+        .filter(**filters)
+    )
+
+
+# Compiled once per process (verify_platform/lib/prepared.py): these run on every check.
+_CHECK_BY_SID = PreparedQuery(
+    lambda account_sid, service_sid, sid: _check_lookup(
+        service__account_id=account_sid, service_id=service_sid, pk=sid
+    ).order_by()
+)
+_CHECK_BY_TO = PreparedQuery(
+    lambda account_sid, service_sid, to: _check_lookup(
+        service__account_id=account_sid, service_id=service_sid, to=to
+    ).order_by("-date_created", "-sid")[:1]
+)
+
+
 def verification_find_for_update(
     *, account: Account, service_sid: str, sid: str | None = None, to: str | None = None
 ) -> Verification | None:
     """`verification_find`'s lookup as a locking read (call inside a transaction): the
-    verification row only is locked, with its service loaded. None when nothing matches."""
-    queryset = Verification.objects.select_for_update(of=("self",)).select_related("service")
-    queryset = queryset.filter(service__account=account, service_id=service_sid)
+    verification row only is locked, with what a check needs of its service. None when
+    nothing matches."""
     if sid is not None:
-        if not is_sid(sid, "VE"):
-            return None
-        queryset = queryset.filter(pk=sid)
-    else:
-        queryset = queryset.filter(to=to).order_by("-date_created", "-sid")
-    return next(iter(queryset[:1]), None)
+        return _CHECK_BY_SID.first(account.pk, service_sid, sid) if is_sid(sid, "VE") else None
+    return _CHECK_BY_TO.first(account.pk, service_sid, to)
 
 
 def verification_get(*, account: Account, service_sid: str, sid_or_to: str) -> Verification:

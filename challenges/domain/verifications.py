@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 
 from challenges import queries
 from challenges.domain.core import (
@@ -37,6 +37,7 @@ from services.models import Account, Service
 from verify_platform.lib import crypto
 from verify_platform.lib.clock import current_time
 from verify_platform.lib.errors import InvalidParameter, NotFound
+from verify_platform.lib.prepared import PreparedQuery
 
 
 def _with_attempts(verification: Verification, attempts: list[DeliveryAttempt]) -> None:
@@ -101,6 +102,23 @@ def _resend(verification: Verification, plan: list[dict[str, Any]], now: datetim
     _schedule_step(verification, send_number=verification.send_count, step=0, due_at=now)
 
 
+# The one read that decides a start: of this destination's pending and exhausted
+# verifications, the one that expires last, locked. A pending verification is always that
+# one: it can only be created once every exhausted one has expired (60202 until then), and
+# it expires a full lifetime after its creation. Compiled once per process.
+_LATEST_LIVE = PreparedQuery(
+    lambda service_sid, to: (
+        Verification.objects.select_for_update()
+        .filter(
+            service_id=service_sid,
+            to=to,
+            status__in=(Status.PENDING, Status.MAX_ATTEMPTS_REACHED),
+        )
+        .order_by("-expires_at")[:1]
+    )
+)
+
+
 def _start(
     *,
     service: Service,
@@ -110,33 +128,23 @@ def _start(
     custom_code: str | None,
     **fields: Any,
 ) -> Verification:
-    """One transaction of a start. A single locking read finds what decides it: the pending
-    verification of this destination (at most one, by the partial unique index) and any
-    exhausted one still within its lifetime."""
+    """One transaction of a start: one locking read decides between 60202, a resend of the
+    pending verification and a new one (after expiring a stale pending one)."""
     now = current_time(now)
-    rows = list(
-        Verification.objects.select_for_update()
-        .filter(
-            Q(status=Status.PENDING) | Q(status=Status.MAX_ATTEMPTS_REACHED, expires_at__gt=now),
-            service_id=service.pk,
-            to=to,
-        )
-        .order_by()
-    )
-    # Out of checks: no fresh code (and five fresh guesses) for this destination until
-    # the exhausted verification's lifetime is over, as on Twilio (error 60202).
-    exhausted = [v.expires_at for v in rows if v.status == Status.MAX_ATTEMPTS_REACHED]
-    if exhausted:
-        retry_after = max(1, int((max(exhausted) - now).total_seconds()))
-        raise MaxCheckAttemptsReached(retry_after=retry_after)
-    for existing in rows:  # the pending one
-        existing.service = service
-        if existing.expires_at <= now:
-            _end(existing, Status.EXPIRED, now)  # stale: a fresh verification replaces it
-            continue
-        _resend(existing, plan, now)
-        _with_attempts(existing, list(_ordered_attempts(existing)))
-        return existing
+    latest = _LATEST_LIVE.first(service.pk, to)
+    if latest is not None and latest.status == Status.MAX_ATTEMPTS_REACHED:
+        # Out of checks: no fresh code (and five fresh guesses) for this destination until
+        # the exhausted verification's lifetime is over, as on Twilio (error 60202).
+        if latest.expires_at > now:
+            retry_after = max(1, int((latest.expires_at - now).total_seconds()))
+            raise MaxCheckAttemptsReached(retry_after=retry_after)
+    elif latest is not None:  # the pending one
+        latest.service = service
+        if latest.expires_at > now:
+            _resend(latest, plan, now)
+            _with_attempts(latest, list(_ordered_attempts(latest)))
+            return latest
+        _end(latest, Status.EXPIRED, now)  # stale: a fresh verification replaces it
     return _create(service=service, to=to, plan=plan, now=now, custom_code=custom_code, **fields)
 
 
