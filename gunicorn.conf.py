@@ -16,3 +16,11 @@ max_requests_jitter = 1000
 accesslog = None  # the application logs one line per request itself
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def post_worker_init(worker) -> None:
+    """Connect to the task broker before the first request, not during it (see
+    `verify_platform.celery.producer_warm`)."""
+    from verify_platform.celery import producer_warm
+
+    producer_warm()

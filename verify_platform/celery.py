@@ -1,5 +1,6 @@
 """The Celery application: configuration from Django settings (`CELERY_*`)."""
 
+import logging
 import os
 
 from celery import Celery
@@ -9,3 +10,36 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "verify_platform.settings")
 app = Celery("verify_platform")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+logger = logging.getLogger("verify_platform.celery")
+
+
+def producer_warm() -> bool:
+    """Do, before a web process serves its first request, what its first task publish
+    would otherwise do inside that request: load the task modules and the result backend
+    (an entry-point scan), build the task sender, open the broker connection and its
+    channel, and declare the task queues. Measured at 0.1-0.25 s on a busy 2-core machine,
+    which otherwise lands on one request per process as a latency outlier.
+
+    Publishes nothing. A broker that cannot be reached is only logged: the first request
+    then connects as it always did (and a failed publish falls back to the sweeper)."""
+    from kombu.common import maybe_declare
+
+    try:
+        app.loader.import_default_modules()
+        for task in app.tasks.values():
+            if not task.name.startswith("celery."):
+                task._get_exec_options()
+        app.backend  # noqa: B018 (resolved once per process, on first use)
+        app.amqp.send_task_message  # noqa: B018 (built once per process, on first use)
+        with app.producer_or_acquire() as producer:
+            for queue in app.amqp.queues.values():
+                maybe_declare(queue, producer.channel, retry=False)
+            ensure_client = getattr(producer.channel, "conn_or_acquire", None)
+            if ensure_client is not None:  # the Redis transport: open a pooled connection
+                with ensure_client() as client:
+                    client.ping()
+    except Exception as exc:  # a warm-up never stops a process from serving
+        logger.warning("could not warm the task producer: %s", type(exc).__name__)
+        return False
+    return True
