@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Field, Model
 
 from challenges import queries
 from challenges.domain.core import (
@@ -15,9 +15,11 @@ from challenges.domain.core import (
     Status,
     _code_matches,
     _end,
+    _enqueue_on_commit,
     _lock,
     _new_code,
     _schedule_step,
+    _step_deadline,
     plan_for,
 )
 from challenges.errors import (
@@ -49,7 +51,7 @@ def _with_attempts(verification: Verification, attempts: list[DeliveryAttempt]) 
     verification._prefetched_objects_cache = {"attempts": cached}
 
 
-def _create(
+def _new(
     *,
     service: Service,
     to: str,
@@ -58,9 +60,10 @@ def _create(
     custom_code: str | None,
     **fields: Any,
 ) -> Verification:
+    """A new verification, not saved yet."""
     code = custom_code or _new_code(service.code_length)
     salt = secrets.token_hex(16)
-    verification = Verification.objects.create(
+    return Verification(
         service=service,
         to=to,
         channel=plan[0]["channel"],
@@ -73,10 +76,90 @@ def _create(
         expires_at=now + timedelta(seconds=LIFETIME_SECONDS),
         **fields,
     )
-    verification.service = service
+
+
+def _create(*, verification: Verification, now: datetime) -> Verification:
+    verification.save(force_insert=True)
     attempt = _schedule_step(verification, send_number=1, step=0, due_at=now)
     _with_attempts(verification, [attempt])
     return verification
+
+
+def _insert_values(obj: Model, fields: list[Field], connection) -> list[Any]:
+    # What `Model.save()` would write: defaults, auto_now(_add), database preparation.
+    return [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+
+
+_V_FIELDS = list(Verification._meta.concrete_fields)
+_A_FIELDS = list(DeliveryAttempt._meta.concrete_fields)
+_CREATE_FIRST_SQL: dict[str, str] = {}
+
+
+def _create_first_sql(connection) -> str:
+    """Built once per process from the models' metadata (identifiers only, quoted; every
+    value is a parameter)."""
+    sql = _CREATE_FIRST_SQL.get(connection.alias)
+    if sql is not None:
+        return sql
+    quote = connection.ops.quote_name
+    meta = Verification._meta
+
+    def column(name: str) -> str:
+        return quote(meta.get_field(name).column)
+
+    v_table, a_table = quote(meta.db_table), quote(DeliveryAttempt._meta.db_table)
+    v_columns = ", ".join(quote(field.column) for field in _V_FIELDS)
+    a_columns = ", ".join(quote(field.column) for field in _A_FIELDS)
+    sql = (
+        f"WITH v AS (INSERT INTO {v_table} ({v_columns}) "  # noqa: S608 (identifiers only)
+        f"SELECT {', '.join(['%s'] * len(_V_FIELDS))} WHERE NOT EXISTS ("
+        f"SELECT 1 FROM {v_table} WHERE {column('service')} = %s AND {column('to')} = %s "
+        f"AND {column('status')} = %s AND {column('expires_at')} > %s) "
+        "ON CONFLICT DO NOTHING RETURNING 1), "
+        f"a AS (INSERT INTO {a_table} ({a_columns}) "
+        f"SELECT {', '.join(['%s'] * len(_A_FIELDS))} FROM v RETURNING 1) "
+        "SELECT count(*) FROM a"
+    )
+    _CREATE_FIRST_SQL[connection.alias] = sql
+    return sql
+
+
+def _create_first(*, verification: Verification, now: datetime) -> bool:
+    """The common start, a destination with no pending and no exhausted verification, as
+    one statement (its own transaction in autocommit): the verification and its first attempt are
+    inserted together unless an exhausted verification is still within its lifetime (60202)
+    or a pending one exists (the partial unique index: ON CONFLICT DO NOTHING). False when
+    nothing was inserted; the caller then takes the locking path, which decides those cases.
+
+    Against the locking path's transaction it saves four round trips (BEGIN, the locking
+    read, one of the two INSERTs, COMMIT) and two ORM compilations per create."""
+    connection = transaction.get_connection()
+    attempt = DeliveryAttempt(
+        verification=verification,
+        send_number=1,
+        step=0,
+        channel=verification.plan[0]["channel"],
+        due_at=now,
+        deadline=_step_deadline(verification, 0, now),
+    )
+    values = [
+        *_insert_values(verification, _V_FIELDS, connection),
+        verification.service_id,
+        verification.to,
+        Status.MAX_ATTEMPTS_REACHED,
+        now,
+        *_insert_values(attempt, _A_FIELDS, connection),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_create_first_sql(connection), values)
+        [[inserted]] = cursor.fetchall()
+    if not inserted:
+        return False
+    for saved in (verification, attempt):
+        saved._state.adding, saved._state.db = False, connection.alias
+    _enqueue_on_commit(attempt)  # at once in autocommit: the statement has committed
+    _with_attempts(verification, [attempt])
+    return True
 
 
 def _resend(verification: Verification, plan: list[dict[str, Any]], now: datetime) -> None:
@@ -145,7 +228,12 @@ def _start(
             _with_attempts(latest, list(_ordered_attempts(latest)))
             return latest
         _end(latest, Status.EXPIRED, now)  # stale: a fresh verification replaces it
-    return _create(service=service, to=to, plan=plan, now=now, custom_code=custom_code, **fields)
+    return _create(
+        verification=_new(
+            service=service, to=to, plan=plan, now=now, custom_code=custom_code, **fields
+        ),
+        now=now,
+    )
 
 
 def _ordered_attempts(verification: Verification):
@@ -174,10 +262,12 @@ def verification_start(
     refused, and the start is metered against the tenant's rate limits and send budgets
     (`limits.domain.sends_admit`); a refusal there writes and sends nothing.
 
-    Concurrent starts for one destination collide on the partial unique index; the loser's
-    transaction is rolled back and retried, and then finds the winner's verification and
-    resends it. (A retry of the whole transaction instead of a savepoint around the insert:
-    the savepoint would cost two round trips on every create for a race that is rare.)
+    A destination with nothing pending and nothing exhausted (the common case) gets its
+    verification in one statement (`_create_first`). Otherwise one locking transaction
+    decides: 60202, a resend of the pending verification, or a new one after expiring a
+    stale one. Concurrent starts for one destination collide on the partial unique index;
+    a loser's transaction is rolled back and retried, and then finds the winner's
+    verification and resends it (a retry instead of a savepoint around every insert).
 
     The verification returned carries its attempts as written (`attempts.all()` reads
     nothing).
@@ -185,6 +275,21 @@ def verification_start(
     plan = plan_for(service=service, channel=channel, to=to)
     limits.destination_gate(service=service, to=to, now=current_time(now))
     limits.sends_admit(service=service, rate_limits=rate_limits)
+    moment = current_time(now)
+    verification = _new(
+        service=service,
+        to=to,
+        plan=plan,
+        now=moment,
+        custom_code=custom_code,
+        locale=locale,
+        custom_friendly_name=custom_friendly_name,
+        app_hash=app_hash,
+        amount=amount,
+        payee=payee,
+    )
+    if _create_first(verification=verification, now=moment):
+        return verification
     for _ in range(3):
         try:
             with transaction.atomic():
