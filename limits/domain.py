@@ -179,6 +179,20 @@ def _requested_buckets(service: Service, rate_limits: dict) -> list[tuple[Bucket
     ]
 
 
+def sends_metered(*, rate_limits: dict | None = None) -> bool:
+    """Whether `sends_admit` has anything to count for a start naming `rate_limits`: false
+    when it names none and every send budget is switched off. A start that meters nothing
+    may then judge the destination gate inside its own write (`destination_open_sql`)."""
+    if rate_limits:
+        return True
+    budgets = conf.send_budgets()
+    return any(
+        int(budgets.get(f"{scope}_{suffix}", 0) or 0) > 0
+        for scope in ("ACCOUNT", "SERVICE")
+        for suffix, _ in _BUDGET_WINDOWS
+    )
+
+
 def sends_admit(*, service: Service, rate_limits: dict | None = None) -> None:
     """Count one start against the named rate limits' buckets and the account's and the
     service's send budgets; raise if any is exceeded, or if the counters cannot be reached.
@@ -242,6 +256,27 @@ def destination_gate(*, service: Service, to: str, now: datetime | None = None) 
         wait = math.ceil((row.next_attempt_at - now).total_seconds())
         raise DestinationThrottled(retry_after=max(wait, 1))
     return True
+
+
+def destination_open_sql(connection) -> str:
+    """`destination_gate` as an SQL condition, true when the gate would let a start or a
+    check through; its parameters are `destination_open_params(...)`. The same rule: no
+    row, or a row neither blocked nor waiting out its delay."""
+    quote = connection.ops.quote_name
+    meta = DestinationThrottle._meta
+
+    def column(name: str) -> str:
+        return quote(meta.get_field(name).column)
+
+    return (
+        f"NOT EXISTS (SELECT 1 FROM {quote(meta.db_table)} "  # noqa: S608 (identifiers only)
+        f"WHERE {column('service')} = %s AND {column('to')} = %s "
+        f"AND ({column('status')} = %s OR {column('next_attempt_at')} > %s))"
+    )
+
+
+def destination_open_params(*, service: Service, to: str, now: datetime) -> list:
+    return [service.pk, to, DestinationThrottle.Status.BLOCKED, now]
 
 
 def destination_failure_record(

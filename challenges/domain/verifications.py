@@ -92,13 +92,13 @@ def _insert_values(obj: Model, fields: list[Field], connection) -> list[Any]:
 
 _V_FIELDS = list(Verification._meta.concrete_fields)
 _A_FIELDS = list(DeliveryAttempt._meta.concrete_fields)
-_CREATE_FIRST_SQL: dict[str, str] = {}
+_CREATE_FIRST_SQL: dict[tuple[str, bool], str] = {}
 
 
-def _create_first_sql(connection) -> str:
+def _create_first_sql(connection, *, gate: bool) -> str:
     """Built once per process from the models' metadata (identifiers only, quoted; every
-    value is a parameter)."""
-    sql = _CREATE_FIRST_SQL.get(connection.alias)
+    value is a parameter). With `gate`, the destination gate is one more condition."""
+    sql = _CREATE_FIRST_SQL.get((connection.alias, gate))
     if sql is not None:
         return sql
     quote = connection.ops.quote_name
@@ -110,26 +110,29 @@ def _create_first_sql(connection) -> str:
     v_table, a_table = quote(meta.db_table), quote(DeliveryAttempt._meta.db_table)
     v_columns = ", ".join(quote(field.column) for field in _V_FIELDS)
     a_columns = ", ".join(quote(field.column) for field in _A_FIELDS)
+    open_gate = f"AND {limits.destination_open_sql(connection)} " if gate else ""
     sql = (
         f"WITH v AS (INSERT INTO {v_table} ({v_columns}) "  # noqa: S608 (identifiers only)
         f"SELECT {', '.join(['%s'] * len(_V_FIELDS))} WHERE NOT EXISTS ("
         f"SELECT 1 FROM {v_table} WHERE {column('service')} = %s AND {column('to')} = %s "
-        f"AND {column('status')} = %s AND {column('expires_at')} > %s) "
+        f"AND {column('status')} = %s AND {column('expires_at')} > %s) {open_gate}"
         "ON CONFLICT DO NOTHING RETURNING 1), "
         f"a AS (INSERT INTO {a_table} ({a_columns}) "
         f"SELECT {', '.join(['%s'] * len(_A_FIELDS))} FROM v RETURNING 1) "
         "SELECT count(*) FROM a"
     )
-    _CREATE_FIRST_SQL[connection.alias] = sql
+    _CREATE_FIRST_SQL[connection.alias, gate] = sql
     return sql
 
 
-def _create_first(*, verification: Verification, now: datetime) -> bool:
+def _create_first(*, verification: Verification, now: datetime, gate: bool) -> bool:
     """The common start, a destination with no pending and no exhausted verification, as
     one statement (its own transaction in autocommit): the verification and its first attempt are
     inserted together unless an exhausted verification is still within its lifetime (60202)
     or a pending one exists (the partial unique index: ON CONFLICT DO NOTHING). False when
     nothing was inserted; the caller then takes the locking path, which decides those cases.
+    With `gate`, a destination the gate would refuse is one more such case (the locking
+    path then runs the gate and answers its error).
 
     Against the locking path's transaction it saves four round trips (BEGIN, the locking
     read, one of the two INSERTs, COMMIT) and two ORM compilations per create."""
@@ -148,10 +151,17 @@ def _create_first(*, verification: Verification, now: datetime) -> bool:
         verification.to,
         Status.MAX_ATTEMPTS_REACHED,
         now,
+        *(
+            limits.destination_open_params(
+                service=verification.service, to=verification.to, now=now
+            )
+            if gate
+            else []
+        ),
         *_insert_values(attempt, _A_FIELDS, connection),
     ]
     with connection.cursor() as cursor:
-        cursor.execute(_create_first_sql(connection), values)
+        cursor.execute(_create_first_sql(connection, gate=gate), values)
         [[inserted]] = cursor.fetchall()
     if not inserted:
         return False
@@ -273,8 +283,6 @@ def verification_start(
     nothing).
     """
     plan = plan_for(service=service, channel=channel, to=to)
-    limits.destination_gate(service=service, to=to, now=current_time(now))
-    limits.sends_admit(service=service, rate_limits=rate_limits)
     moment = current_time(now)
     verification = _new(
         service=service,
@@ -288,7 +296,14 @@ def verification_start(
         amount=amount,
         payee=payee,
     )
-    if _create_first(verification=verification, now=moment):
+    # The gate comes before the metering (a refused start is not counted); with nothing to
+    # meter, it can be judged inside the insert itself.
+    metered = limits.sends_metered(rate_limits=rate_limits)
+    if not metered and _create_first(verification=verification, now=moment, gate=True):
+        return verification
+    limits.destination_gate(service=service, to=to, now=moment)
+    limits.sends_admit(service=service, rate_limits=rate_limits)
+    if metered and _create_first(verification=verification, now=moment, gate=False):
         return verification
     for _ in range(3):
         try:
