@@ -112,10 +112,17 @@ def _create_first_sql(connection, *, gate: bool) -> str:
     a_columns = ", ".join(quote(field.column) for field in _A_FIELDS)
     open_gate = f"AND {limits.destination_open_sql(connection)} " if gate else ""
     sql = (
-        f"WITH v AS (INSERT INTO {v_table} ({v_columns}) "  # noqa: S608 (identifiers only)
-        f"SELECT {', '.join(['%s'] * len(_V_FIELDS))} WHERE NOT EXISTS ("
-        f"SELECT 1 FROM {v_table} WHERE {column('service')} = %s AND {column('to')} = %s "
-        f"AND {column('status')} = %s AND {column('expires_at')} > %s) {open_gate}"
+        # What decides a start the locking way, locked here too: a pending verification or
+        # an exhausted one within its lifetime. A row lock waited for re-reads the row as
+        # committed (a concurrent fifth wrong check is seen as exhausted), which a plain
+        # NOT EXISTS, reading the statement's snapshot, would not.
+        f"WITH live AS MATERIALIZED (SELECT 1 FROM {v_table} "  # noqa: S608 (identifiers only)
+        f"WHERE {column('service')} = %s AND {column('to')} = %s "
+        f"AND ({column('status')} = %s "
+        f"OR ({column('status')} = %s AND {column('expires_at')} > %s)) LIMIT 1 FOR UPDATE), "
+        f"v AS (INSERT INTO {v_table} ({v_columns}) "
+        f"SELECT {', '.join(['%s'] * len(_V_FIELDS))} "
+        f"WHERE NOT EXISTS (SELECT 1 FROM live) {open_gate}"
         "ON CONFLICT DO NOTHING RETURNING 1), "
         f"a AS (INSERT INTO {a_table} ({a_columns}) "
         f"SELECT {', '.join(['%s'] * len(_A_FIELDS))} FROM v RETURNING 1) "
@@ -127,12 +134,15 @@ def _create_first_sql(connection, *, gate: bool) -> str:
 
 def _create_first(*, verification: Verification, now: datetime, gate: bool) -> bool:
     """The common start, a destination with no pending and no exhausted verification, as
-    one statement (its own transaction in autocommit): the verification and its first attempt are
-    inserted together unless an exhausted verification is still within its lifetime (60202)
-    or a pending one exists (the partial unique index: ON CONFLICT DO NOTHING). False when
-    nothing was inserted; the caller then takes the locking path, which decides those cases.
-    With `gate`, a destination the gate would refuse is one more such case (the locking
-    path then runs the gate and answers its error).
+    one statement (its own transaction in autocommit): the verification and its first
+    attempt are inserted together unless a pending verification or an exhausted one within
+    its lifetime (60202) exists, read with a row lock, or a concurrent start inserts first
+    (the partial unique index: ON CONFLICT DO NOTHING). False when nothing was inserted; the
+    caller then takes the locking path, which decides those cases. With `gate`, a
+    destination the gate would refuse is one more such case (the locking path then runs the
+    gate and answers its error). Failures of a destination are only recorded by a check of
+    its pending verification, whose lock this statement waits for, so the gate read here is
+    as fresh as the locking path's.
 
     Against the locking path's transaction it saves four round trips (BEGIN, the locking
     read, one of the two INSERTs, COMMIT) and two ORM compilations per create."""
@@ -146,11 +156,12 @@ def _create_first(*, verification: Verification, now: datetime, gate: bool) -> b
         deadline=_step_deadline(verification, 0, now),
     )
     values = [
-        *_insert_values(verification, _V_FIELDS, connection),
         verification.service_id,
         verification.to,
+        Status.PENDING,
         Status.MAX_ATTEMPTS_REACHED,
         now,
+        *_insert_values(verification, _V_FIELDS, connection),
         *(
             limits.destination_open_params(
                 service=verification.service, to=verification.to, now=now
