@@ -16,9 +16,11 @@ pytestmark = pytest.mark.django_db
 def test_rows_and_related_objects_match_the_orm(service):
     factor, _ = make_verified_factor(service)
     prepared = PreparedQuery(
-        lambda account, sid: Factor.objects.select_related("service", "entity")
-        .only("sid", "status", "secret_encrypted", "service__account_id", "entity__identity")
-        .filter(service__account_id=account, pk=sid)
+        lambda account, sid: (
+            Factor.objects.select_related("service", "entity")
+            .only("sid", "status", "secret_encrypted", "service__account_id", "entity__identity")
+            .filter(service__account_id=account, pk=sid)
+        )
     )
     for _ in range(2):  # compiled by the first call, reused by the second
         found = prepared.first(service.account_id, factor.sid)
