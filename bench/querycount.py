@@ -1,15 +1,23 @@
-"""Database round trips per request, counted in this process with Django's test client.
+"""Database round trips and CPU per request, measured in this process with Django's test
+client.
 
 On a machine where PostgreSQL and the app share two cores, each round trip costs a context
-switch each way, so the count explains most of a scenario's cost relative to the baseline.
+switch each way, so the count explains much of a scenario's cost relative to the baseline.
 Counted with CaptureQueriesContext: statements issued through Django's cursors, including
 BEGIN/SAVEPOINT/COMMIT; the connection health check (CONN_HEALTH_CHECKS, one `SELECT 1` per
 request on a reused connection) is not among them.
+
+The CPU time of the app per request (this process's CPU over `count` requests, no HTTP
+server, no load generator) is the steadiest figure on a shared machine: wall-clock rates move
+with whatever else runs, CPU seconds of the request's own Python much less. It is what the
+speed work changes; the HTTP figures say what a client sees.
 """
 
 from __future__ import annotations
 
+import time
 import warnings
+from collections.abc import Callable
 
 from django.db import connection
 from django.test import Client
@@ -18,12 +26,18 @@ from django.test.utils import CaptureQueriesContext
 from bench.loadgen import Request
 
 
-def http_queries(request: Request, headers: dict[str, str], expect_status: int) -> dict:
+def http_queries(
+    make: Callable[[int], Request], headers: dict[str, str], expect_status: int, *, count: int
+) -> dict:
+    """Statements of request 0, then CPU and wall time per request over requests 1..count
+    (the scenario has provisioned count + 1 requests' worth of data)."""
     # Static files are gunicorn's business here, not this client's.
     warnings.filterwarnings("ignore", message="No directory at", module="django")
     client = Client(SERVER_NAME="127.0.0.1")
     meta = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()}
-    with CaptureQueriesContext(connection) as captured:
+
+    def send(i: int) -> None:
+        request = make(i)
         response = client.generic(
             request.method,
             request.path,
@@ -31,11 +45,22 @@ def http_queries(request: Request, headers: dict[str, str], expect_status: int) 
             content_type=request.content_type,
             **meta,
         )
-    if response.status_code != expect_status:
-        raise RuntimeError(
-            f"query count: {request.method} {request.path} answered {response.status_code}"
-        )
-    return _summary(captured)
+        if response.status_code != expect_status:
+            raise RuntimeError(
+                f"in process: {request.method} {request.path} answered {response.status_code}"
+            )
+
+    with CaptureQueriesContext(connection) as captured:
+        send(0)
+    summary = _summary(captured)
+    if count:
+        wall, cpu = time.perf_counter(), time.process_time()
+        for i in range(1, count + 1):
+            send(i)
+        summary["cpu_ms"] = round((time.process_time() - cpu) * 1000 / count, 2)
+        summary["wall_ms"] = round((time.perf_counter() - wall) * 1000 / count, 2)
+        summary["requests"] = count
+    return summary
 
 
 def delivery_queries(attempt_sid: str) -> dict:

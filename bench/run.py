@@ -219,6 +219,12 @@ def main(argv: list[str]) -> int:
         help="seeded data for the saturation run, as a multiple of what the warm-up rate uses",
     )
     ap.add_argument(
+        "--in-process",
+        type=int,
+        default=300,
+        help="requests per scenario timed in process (CPU ms per request, no HTTP)",
+    )
+    ap.add_argument(
         "--only", default="", help="comma-separated scenarios to run (the baseline always runs)"
     )
     ap.add_argument(
@@ -226,7 +232,7 @@ def main(argv: list[str]) -> int:
     )
     args = ap.parse_args(argv)
     if args.smoke:
-        args.duration, args.messages, args.fallbacks = 1.0, 100, 50
+        args.duration, args.messages, args.fallbacks, args.in_process = 1.0, 100, 50, 10
     only = {name for name in args.only.split(",") if name}
     warm = max(1, min(3, int(args.duration / 3)))
     cores = os.cpu_count() or 2
@@ -294,9 +300,9 @@ def main(argv: list[str]) -> int:
             if only and sc.name != "baseline" and sc.name not in only:
                 continue
             sc.prepare(fixtures, seed)
-            sc.provision(QUERIES, 2)
+            sc.provision(QUERIES, args.in_process + 2)
             per_request = querycount.http_queries(
-                sc.load(QUERIES).python(0), headers, sc.expect_status
+                sc.load(QUERIES).python, headers, sc.expect_status, count=args.in_process
             )
             log(f"measuring {sc.name}")
             results[sc.name] = measure_http(
@@ -311,8 +317,13 @@ def main(argv: list[str]) -> int:
             )
             results[sc.name]["per_request"] = per_request
         base = results["baseline"]["requests_per_s"]
+        base_cpu = results["baseline"]["per_request"].get("cpu_ms")
         for r in results.values():
             r["ratio_to_baseline"] = round(r["requests_per_s"] / base, 3) if base else None
+            cpu = r["per_request"].get("cpu_ms")
+            if base_cpu and cpu:
+                # Same direction as the rate ratio: baseline CPU / this scenario's CPU.
+                r["per_request"]["cpu_ratio_to_baseline"] = round(base_cpu / cpu, 3)
 
         worker_names = {"worker_noop", "worker_delivery", "fallback_lateness"}
         if not only or only & worker_names:
@@ -421,7 +432,7 @@ def print_table(report: dict) -> None:
         print("\nsmoke run: it keeps the harness working; its figures judge nothing")
     print(
         f"\n{'scenario':<22}{'req/s':>9}{'x base':>8}{'@rate':>8}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'ok/sent':>12}  target"
+        f"{'ok/sent':>12}{'cpu ms':>8}{'SQL':>5}  target"
     )
     for name, r in report["scenarios"].items():
         if "requests_per_s" in r:
@@ -429,7 +440,8 @@ def print_table(report: dict) -> None:
                 f"{name:<22}{fmt(r['requests_per_s']):>9}{fmt(r['ratio_to_baseline'], '.2f'):>8}"
                 f"{fmt(r['half_rate_per_s']):>8}{fmt(r['p50_ms'], '.2f'):>9}"
                 f"{fmt(r['p99_ms'], '.2f'):>9}{r['half_rate_ok']:>6}/{r['half_rate_sent']:<5}"
-                f"  {verdict(r)}"
+                f"{fmt(r['per_request'].get('cpu_ms'), '.2f'):>8}"
+                f"{r['per_request']['queries']:>5}  {verdict(r)}"
             )
         elif "per_s" in r:
             ratio = r.get("ratio_to_noop")

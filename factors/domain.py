@@ -14,14 +14,14 @@ import hmac
 import logging
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Model, Q
 
-from entities.domain import entity_get_or_create
+from entities.domain import entity_delete, entity_get_or_create
 from entities.models import Entity
 from factors import phone, recovery, totp
 from factors.errors import FactorLocked, FactorThrottled
@@ -32,6 +32,7 @@ from verify_platform.lib import crypto
 from verify_platform.lib.clock import current_time
 from verify_platform.lib.errors import InvalidParameter
 from verify_platform.lib.phones import TEXT_CHANNELS, is_landline, mask_phone, normalize_phone
+from verify_platform.lib.statements import update_then_insert
 from verify_platform.lib.transitions import compare_and_set
 
 logger = logging.getLogger("verify_platform.factors")
@@ -301,6 +302,23 @@ def factor_delete(*, factor: Factor) -> None:
         factor.delete()
 
 
+def factors_delete_with_entity(*, entity: Entity) -> int:
+    """Deletes an entity the way a tenant's backend can follow: each of its factors leaves a
+    `factor.deleted` event (as `factor_delete` does) before the entity and everything under
+    it go in one transaction. Returns how many factors went with it."""
+    with transaction.atomic():
+        factors = list(
+            Factor.objects.select_for_update()
+            .select_related("service", "entity")
+            .filter(entity_id=entity.pk)
+            .order_by("date_created", "sid")
+        )
+        for factor in factors:
+            _record(factor, "factor.deleted", status="deleted")
+        entity_delete(entity=entity)
+    return len(factors)
+
+
 def factor_unlock(*, factor: Factor, now: datetime | None = None) -> bool:
     """Operator action: lift the lock and forget the failures. True if it was locked."""
     return (
@@ -417,22 +435,34 @@ def _fresh_step(step: int) -> Q:
     return Q(last_accepted_step__isnull=True) | Q(last_accepted_step__lt=step)
 
 
-def _book_open_totp_step(factor_pk: str, step: int, now: datetime) -> bool:
+def _book_open_totp_step(
+    factor_pk: str, step: int, now: datetime, inserts: Sequence[Model] = ()
+) -> bool:
     """Accept `step` and reset the failure count in one UPDATE, only if no step at or after it
     was accepted (replay protection by compare-and-set) and the factor is neither locked nor
-    throttled at `now`."""
+    throttled at `now`; `inserts` are stored in the same statement, only if it won."""
     open_now = Q(next_check_at__isnull=True) | Q(next_check_at__lte=now)
-    won = Factor.objects.filter(_fresh_step(step), open_now, pk=factor_pk, locked=False).update(
-        last_accepted_step=step, consecutive_failures=0, next_check_at=None, date_last_used=now
+    return update_then_insert(
+        Factor.objects.filter(_fresh_step(step), open_now, pk=factor_pk, locked=False),
+        {
+            "last_accepted_step": step,
+            "consecutive_failures": 0,
+            "next_check_at": None,
+            "date_last_used": now,
+        },
+        inserts,
     )
-    return won == 1
 
 
-def _totp_approve_optimistic(factor: Factor, payload: str, now: datetime) -> bool:
-    """The common case, a correct fresh TOTP code on an open factor, in one conditional
-    UPDATE without a row lock. False sends the caller down the locked path, which gates,
-    compares again and books the failure exactly: the preloaded `factor` only supplies the
-    seed and the code parameters, which never change after creation."""
+def factor_totp_approve(
+    *, factor: Factor, payload: str, now: datetime, inserts: Sequence[Model] = ()
+) -> bool:
+    """The common case, a correct fresh TOTP code on an open factor, without a row lock and
+    without a transaction: one conditional UPDATE that also stores `inserts` (e.g. the
+    approved challenge and its event) when it wins. False changes nothing; the caller then
+    takes the locked path (`factor_check_code`), which gates, compares again and books a
+    failure exactly. `factor` may be as the caller read it: it only supplies the seed and the
+    code parameters, which never change after creation."""
     if factor.factor_type != FactorType.TOTP or recovery.looks_like_recovery_code(payload):
         return False
     if not totp.is_code_format(payload, factor.code_length):
@@ -446,7 +476,7 @@ def _totp_approve_optimistic(factor: Factor, payload: str, now: datetime) -> boo
         time_step=factor.time_step,
         skew=factor.skew,
     )
-    return step is not None and _book_open_totp_step(factor.pk, step, now)
+    return step is not None and _book_open_totp_step(factor.pk, step, now, inserts)
 
 
 def factor_check_code(
@@ -468,7 +498,7 @@ def factor_check_code(
     TOTP code is booked in one conditional UPDATE; anything else takes the locked path."""
     now = current_time(now)
     optimistic = preloaded is not None and match is None
-    if optimistic and _totp_approve_optimistic(preloaded, payload, now):
+    if optimistic and factor_totp_approve(factor=preloaded, payload=payload, now=now):
         return CheckResult.APPROVED
     factor = Factor.objects.select_for_update().only(*_CHECK_FIELDS).get(pk=factor_id)
     _gate(factor, now)

@@ -87,17 +87,27 @@ def service_delete(*, service: Service) -> None:
         service.delete()
 
 
-def event_record(
+def event_build(
     *, service: Service, type: str, resource_sid: str, payload: dict[str, Any]
 ) -> Event:
-    """Append to the outbox; call inside the transaction that made the change. The webhook
-    deliveries of the event are created in the same transaction and enqueued after commit."""
-    event = Event.objects.create(
+    """An unsaved outbox row, for a writer that stores it in the statement of the change
+    (`verify_platform.lib.statements`); only valid while the service has no enabled webhook,
+    since nothing schedules deliveries for it."""
+    return Event(
         account_id=service.account_id,
         service=service,
         type=type,
         resource_sid=resource_sid,
         payload=payload,
     )
+
+
+def event_record(
+    *, service: Service, type: str, resource_sid: str, payload: dict[str, Any]
+) -> Event:
+    """Append to the outbox; call inside the transaction that made the change. The webhook
+    deliveries of the event are created in the same transaction and enqueued after commit."""
+    event = event_build(service=service, type=type, resource_sid=resource_sid, payload=payload)
+    event.save(force_insert=True)
     deliveries_schedule(event=event)
     return event

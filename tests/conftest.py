@@ -32,6 +32,14 @@ def django_db_modify_db_settings():
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 
+@pytest.fixture(autouse=True)
+def _auth_failures_uncounted(settings):
+    """Every test client comes from 127.0.0.1, so failed-authentication counts would carry
+    from test to test; tests/test_auth_throttle.py switches the count on with addresses of
+    its own."""
+    settings.VERIFY_AUTH_FAILURES_PER_MINUTE = 0
+
+
 @dataclass
 class Tenant:
     account: object

@@ -353,6 +353,12 @@ VERIFY_SEND_BUDGETS = {
     "SERVICE_PER_MINUTE": env.int("VERIFY_SERVICE_SENDS_PER_MINUTE", default=120),
     "SERVICE_PER_HOUR": env.int("VERIFY_SERVICE_SENDS_PER_HOUR", default=2000),
 }
+# Failed authentications per client address per minute before the answer is 429 (20429)
+# instead of 401 (SECURITY R16); 0 switches it off. Behind a reverse proxy, list its
+# addresses or networks in VERIFY_TRUSTED_PROXIES so X-Forwarded-For names the client;
+# without that every client would share the proxy's count.
+VERIFY_AUTH_FAILURES_PER_MINUTE = env.int("VERIFY_AUTH_FAILURES_PER_MINUTE", default=30)
+VERIFY_TRUSTED_PROXIES = env.list("VERIFY_TRUSTED_PROXIES", default=[])
 # Twilio's programmable Service Rate Limits: caps on what a tenant may configure.
 VERIFY_RATE_LIMITS = {
     "MAX_PER_SERVICE": env.int("VERIFY_MAX_RATE_LIMITS_PER_SERVICE", default=10),

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from entities import domain, queries
 from entities.api.serializers import EntityForm, EntitySerializer
+from factors import domain as factor_domain
 from services import queries as service_queries
 from verify_platform.lib.api.pagination import PageQuery, paginate
 from verify_platform.lib.api.views import TwilioView, render, renderer, validated
@@ -62,5 +63,6 @@ class EntityDetailView(TwilioView):
         entity = queries.entity_get(
             account=self.account, service_sid=service_sid, identity=identity
         )
-        domain.entity_delete(entity=entity)
+        # Through factors: every factor that goes with the entity is announced (factor.deleted).
+        factor_domain.factors_delete_with_entity(entity=entity)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -197,11 +197,11 @@ def test_any_auth_payload_is_a_clean_answer(api, service, live_factor, payload):
 def test_a_challenge_approved_on_create_is_few_statements(
     api, service, live_factor, django_assert_max_num_queries
 ):
-    """The hot path of a login with an authenticator app: authentication, the factor, one
-    conditional UPDATE that books the step, the challenge and its event (plus the savepoint
-    pair of the test's transaction). A failing count means a re-read or a lock came back."""
+    """The hot path of a login with an authenticator app: authentication, the factor, and one
+    statement that books the step and stores the approved challenge and its event. A failing
+    count means a re-read, a lock or a transaction came back."""
     factor, secret = live_factor
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(3):
         resp = form(
             api,
             challenges_path(service),

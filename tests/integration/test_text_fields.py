@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from rest_framework import serializers
 
 from tests.helpers import FORM
-from verify_platform.lib.api.forms import JSONObjectField
+from verify_platform.lib.api.forms import JSONObjectField, nfc
 
 pytestmark = pytest.mark.django_db
 
@@ -153,7 +153,8 @@ def encode(data: dict[str, Any]) -> bytes:
 
 
 def as_received(value: str) -> str:
-    return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    """What the server reads: UTF-8 as sent (lone surrogates replaced), NFC-normalised."""
+    return nfc(value.encode("utf-8", "surrogatepass").decode("utf-8", "replace"))
 
 
 def wire_value(field: serializers.Field, text: str) -> str | list[str]:
@@ -165,12 +166,12 @@ def wire_value(field: serializers.Field, text: str) -> str | list[str]:
 def expected_echo(field: serializers.Field, sent: str | list[str]):
     """What a create that accepted `sent` must return for it, or None to skip the check."""
     if isinstance(field, JSONObjectField):
-        return json.loads(sent)
+        return nfc(json.loads(sent))
     if isinstance(field, serializers.ListField):
         child = field.child
         if isinstance(child, serializers.CharField):
             return [as_received(v) for v in sent]
-        return [json.loads(v) for v in sent]
+        return [nfc(json.loads(v)) for v in sent]
     if isinstance(field, serializers.ChoiceField) or not isinstance(field, serializers.CharField):
         return None
     received = as_received(sent)

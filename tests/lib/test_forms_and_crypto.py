@@ -75,3 +75,38 @@ def test_keyed_hash_depends_on_pepper_and_salt(settings):
     assert a != crypto.keyed_hash("123456", salt="s2")
     settings.VERIFY_CODE_PEPPER = "another-pepper"
     assert a != crypto.keyed_hash("123456", salt="s1")
+
+
+class _TextForm(TwilioForm):
+    friendly_name = serializers.CharField(max_length=5)
+    tags = serializers.ListField(child=serializers.CharField(), required=False)
+    metadata = JSONObjectField(required=False)
+
+
+def _bound(**params: list[str]) -> _TextForm:
+    data = QueryDict(mutable=True)
+    for key, values in params.items():
+        data.setlist(key, values)
+    return _TextForm(data=data)
+
+
+def test_text_is_nfc_normalised_before_its_length_is_counted():
+    decomposed = "Cafe\u0301"  # five code points, four characters
+    form = _bound(FriendlyName=[decomposed + "!"], Tags=["e\u0301", "x"])
+    assert form.is_valid(), form.errors  # six code points in, five after NFC
+    assert form.validated_data["friendly_name"] == "Caf\u00e9!"
+    assert form.validated_data["tags"] == ["\u00e9", "x"]
+
+
+def test_json_text_sent_as_escapes_is_normalised_too():
+    form = _bound(FriendlyName=["x"], Metadata=['{"name": "Cafe\\u0301", "e\\u0301": "k"}'])
+    assert form.is_valid(), form.errors
+    assert form.validated_data["metadata"] == {"name": "Caf\u00e9", "\u00e9": "k"}
+
+
+def test_nfc_leaves_non_ascii_digits_alone():
+    """Codes must stay refusable: NFC (unlike NFKC) never turns full-width digits into ASCII."""
+    full_width = "\uff11\uff12\uff13"
+    form = _bound(FriendlyName=[full_width])
+    assert form.is_valid(), form.errors
+    assert form.validated_data["friendly_name"] == full_width

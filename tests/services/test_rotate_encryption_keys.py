@@ -87,3 +87,19 @@ def test_unreadable_row_is_reported_skipped_and_fails_the_run(ring, settings, se
     with pytest.raises(SystemExit) as exit_info:
         ManagementUtility(["manage.py", "rotate_encryption_keys"]).execute()
     assert exit_info.value.code != 0
+
+
+def test_every_ciphertext_column_is_rotated():
+    """A new `*_encrypted` or `*_sealed` column that the command does not know would keep
+    its old key forever, and removing that key from the ring would make it unreadable."""
+    from django.apps import apps
+
+    from services.management.commands.rotate_encryption_keys import ENCRYPTED_FIELDS
+
+    columns = {
+        (model._meta.label, field.name)
+        for model in apps.get_models()
+        for field in model._meta.concrete_fields
+        if field.name.endswith(("_encrypted", "_sealed"))
+    }
+    assert columns and columns == set(ENCRYPTED_FIELDS)

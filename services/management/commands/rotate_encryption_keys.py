@@ -23,6 +23,7 @@ ENCRYPTED_FIELDS: list[tuple[str, str]] = [
     ("factors.Factor", "secret_encrypted"),
     ("factors.Factor", "phone_number_encrypted"),
     ("challenges.FactorCode", "code_sealed"),
+    ("challenges.Verification", "code_sealed"),
 ]
 
 

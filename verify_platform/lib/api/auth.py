@@ -14,6 +14,7 @@ import binascii
 from rest_framework import authentication
 
 from services import queries as service_queries
+from verify_platform.lib.api.auth_throttle import auth_failure_record
 from verify_platform.lib.errors import AuthenticationFailed
 
 
@@ -28,12 +29,15 @@ class TwilioBasicAuthentication(authentication.BaseAuthentication):
         try:
             decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
-            raise AuthenticationFailed() from None
+            decoded = ""
         username, sep, password = decoded.partition(":")
-        if not sep:
-            raise AuthenticationFailed()
-        account = service_queries.account_authenticate(username=username, password=password)
+        account = (
+            service_queries.account_authenticate(username=username, password=password)
+            if sep
+            else None
+        )
         if account is None:
+            auth_failure_record(request._request)
             raise AuthenticationFailed()
         request.account = account
         return account, username

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from typing import Any
 
 from django.http import QueryDict
@@ -75,15 +76,29 @@ class TwilioForm(serializers.Serializer):
 
 
 def _flatten(data: QueryDict, fields: dict) -> dict:
-    """QueryDict -> plain dict: repeated keys become lists only for list fields."""
+    """QueryDict -> plain dict: repeated keys become lists only for list fields. Text is
+    NFC-normalised before validation, so lengths count composed code points and `é` is one
+    value however the client's keyboard composed it (ASVS 5.0 / SECURITY R13). Codes are
+    unaffected: NFC never maps full-width or other non-ASCII digits to ASCII (NFKC would)."""
     out: dict[str, Any] = {}
     for key in data:
         field = fields.get(key)
         if isinstance(field, serializers.ListField | serializers.MultipleChoiceField):
-            out[key] = data.getlist(key)
+            out[key] = [nfc(item) for item in data.getlist(key)]
         else:
-            out[key] = data.get(key)
+            out[key] = nfc(data.get(key))
     return out
+
+
+def nfc(value: Any) -> Any:
+    """NFC for text at any depth of a decoded value; anything else unchanged."""
+    if isinstance(value, str):
+        return value if value.isascii() else unicodedata.normalize("NFC", value)
+    if isinstance(value, dict):
+        return {nfc(k): nfc(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [nfc(v) for v in value]
+    return value
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -131,6 +146,7 @@ class JSONObjectField(serializers.Field):
             self.fail("invalid")
         if not storable(value):
             self.fail("characters")
+        value = nfc(value)  # text that arrived as `\u` escapes escaped the form's NFC
         if self.string_values and not all(isinstance(v, str) for v in value.values()):
             self.fail("values")
         return value

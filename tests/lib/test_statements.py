@@ -1,0 +1,73 @@
+"""`update_then_insert`: the inserts exist exactly when the conditional UPDATE won, and one
+failing insert undoes the whole statement."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from challenges.models import Challenge
+from factors.models import Factor
+from services.domain import event_build
+from services.models import Event
+from tests.factors.conftest import make_verified_factor
+from verify_platform.lib.statements import update_then_insert
+
+pytestmark = pytest.mark.django_db
+
+
+def _rows(factor, service, *, sid=None):
+    challenge = Challenge(
+        service_id=service.pk,
+        entity_id=factor.entity_id,
+        factor_id=factor.pk,
+        expiration_date=factor.date_created,
+        metadata={"k": "v"},
+        details_message=None,
+    )
+    if sid:
+        challenge.sid = sid
+    event = event_build(service=service, type="x.test", resource_sid=challenge.sid, payload={})
+    return challenge, event
+
+
+def test_inserts_follow_a_winning_update(service):
+    factor, _ = make_verified_factor(service)
+    challenge, event = _rows(factor, service)
+    won = update_then_insert(
+        Factor.objects.filter(pk=factor.pk, consecutive_failures=0),
+        {"consecutive_failures": 7},
+        [challenge, event],
+    )
+    assert won is True
+    assert Factor.objects.get(pk=factor.pk).consecutive_failures == 7
+    stored = Challenge.objects.get(pk=challenge.sid)
+    assert stored.metadata == {"k": "v"} and stored.date_created == challenge.date_created
+    assert Event.objects.filter(resource_sid=challenge.sid, type="x.test").count() == 1
+
+
+def test_nothing_is_inserted_when_the_update_matches_nothing(service):
+    factor, _ = make_verified_factor(service)
+    challenge, event = _rows(factor, service)
+    won = update_then_insert(
+        Factor.objects.filter(pk=factor.pk, consecutive_failures=99),
+        {"consecutive_failures": 7},
+        [challenge, event],
+    )
+    assert won is False
+    assert Factor.objects.get(pk=factor.pk).consecutive_failures == 0
+    assert not Challenge.objects.filter(pk=challenge.sid).exists()
+    assert not Event.objects.filter(resource_sid=challenge.sid).exists()
+
+
+def test_a_failing_insert_undoes_the_update(service):
+    factor, _ = make_verified_factor(service)
+    first, _ = _rows(factor, service)
+    first.save(force_insert=True)
+    duplicate, event = _rows(factor, service, sid=first.sid)  # the primary key is taken
+    with pytest.raises(IntegrityError), transaction.atomic():
+        update_then_insert(
+            Factor.objects.filter(pk=factor.pk), {"consecutive_failures": 7}, [duplicate, event]
+        )
+    assert Factor.objects.get(pk=factor.pk).consecutive_failures == 0
+    assert not Event.objects.filter(type="x.test").exists()
