@@ -310,11 +310,22 @@ def verification_start(
     # The gate comes before the metering (a refused start is not counted); with nothing to
     # meter, it can be judged inside the insert itself.
     metered = limits.sends_metered(rate_limits=rate_limits)
-    if not metered and _create_first(verification=verification, now=moment, gate=True):
+    # One statement needs PostgreSQL (data-modifying CTEs, FOR UPDATE); SQLite in
+    # development takes the locking path.
+    one_statement = transaction.get_connection().vendor == "postgresql"
+    if (
+        one_statement
+        and not metered
+        and _create_first(verification=verification, now=moment, gate=True)
+    ):
         return verification
     limits.destination_gate(service=service, to=to, now=moment)
     limits.sends_admit(service=service, rate_limits=rate_limits)
-    if metered and _create_first(verification=verification, now=moment, gate=False):
+    if (
+        one_statement
+        and metered
+        and _create_first(verification=verification, now=moment, gate=False)
+    ):
         return verification
     for _ in range(3):
         try:

@@ -1,0 +1,63 @@
+"""A login flow on the development database (SQLite), run by tests/test_development_database.py
+in a process of its own: the hot paths have PostgreSQL-only statements (data-modifying CTEs,
+row locks) with fallbacks that only this run exercises. Prints one JSON object."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+from urllib.parse import urlencode
+
+import django
+
+
+def main() -> None:
+    django.setup()
+    from django.core.management import call_command
+    from django.test import Client
+    from django.utils import timezone
+
+    from factors import totp
+    from services import domain
+
+    call_command("migrate", verbosity=0)
+    account, token = domain.account_create(friendly_name="Dev")
+    service = domain.service_create(
+        account=account, friendly_name="Dev Service", custom_code_enabled=True
+    )
+    basic = base64.b64encode(f"{account.sid}:{token}".encode()).decode()
+    client = Client(SERVER_NAME="localhost", HTTP_AUTHORIZATION=f"Basic {basic}")
+
+    def post(path: str, data: dict):
+        return client.post(path, urlencode(data), content_type="application/x-www-form-urlencoded")
+
+    base = f"/v2/Services/{service.sid}"
+    out: dict[str, object] = {"service": client.get(base).status_code}
+    factor = post(
+        f"{base}/Entities/dev-user-0001/Factors", {"FactorType": "totp", "FriendlyName": "a"}
+    )
+    sid, secret = factor.json()["sid"], factor.json()["binding"]["secret"]
+    now = timezone.now()
+    step = totp.step_at(now, 30)
+    verified = post(
+        f"{base}/Entities/dev-user-0001/Factors/{sid}",
+        {"AuthPayload": totp.code_at_step(secret, step - 1)},
+    )
+    challenge = {"FactorSid": sid, "AuthPayload": totp.code_at_step(secret, step)}
+    first = post(f"{base}/Entities/dev-user-0001/Challenges", challenge)
+    replay = post(f"{base}/Entities/dev-user-0001/Challenges", challenge)
+    out["factor"] = verified.json()["status"]
+    out["challenge"], out["replay"] = first.json()["status"], replay.json()["status"]
+    start = {"To": "+14155550123", "Channel": "sms", "CustomCode": "424242"}
+    created = post(f"{base}/Verifications", start)
+    resent = post(f"{base}/Verifications", start)
+    out["verification"] = [created.status_code, resent.json()["sid"] == created.json()["sid"]]
+    wrong = post(f"{base}/VerificationCheck", {"To": start["To"], "Code": "000000"})
+    right = post(f"{base}/VerificationCheck", {"To": start["To"], "Code": "424242"})
+    out["checks"] = [wrong.json()["status"], right.json()["status"]]
+    json.dump(out, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
