@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Field, Model
+from django.db.models import F
 
 from challenges import queries
 from challenges.domain.core import (
@@ -40,6 +40,7 @@ from verify_platform.lib import crypto
 from verify_platform.lib.clock import current_time
 from verify_platform.lib.errors import InvalidParameter, NotFound
 from verify_platform.lib.prepared import PreparedQuery
+from verify_platform.lib.statements import insert_columns, insert_params
 
 
 def _with_attempts(verification: Verification, attempts: list[DeliveryAttempt]) -> None:
@@ -85,13 +86,8 @@ def _create(*, verification: Verification, now: datetime) -> Verification:
     return verification
 
 
-def _insert_values(obj: Model, fields: list[Field], connection) -> list[Any]:
-    # What `Model.save()` would write: defaults, auto_now(_add), database preparation.
-    return [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
-
-
-_V_FIELDS = list(Verification._meta.concrete_fields)
-_A_FIELDS = list(DeliveryAttempt._meta.concrete_fields)
+_V_FIELDS = insert_columns(Verification)
+_A_FIELDS = insert_columns(DeliveryAttempt)
 _CREATE_FIRST_SQL: dict[tuple[str, bool], str] = {}
 
 
@@ -161,7 +157,7 @@ def _create_first(*, verification: Verification, now: datetime, gate: bool) -> b
         Status.PENDING,
         Status.MAX_ATTEMPTS_REACHED,
         now,
-        *_insert_values(verification, _V_FIELDS, connection),
+        *insert_params(verification, _V_FIELDS, connection),
         *(
             limits.destination_open_params(
                 service=verification.service, to=verification.to, now=now
@@ -169,7 +165,7 @@ def _create_first(*, verification: Verification, now: datetime, gate: bool) -> b
             if gate
             else []
         ),
-        *_insert_values(attempt, _A_FIELDS, connection),
+        *insert_params(attempt, _A_FIELDS, connection),
     ]
     with connection.cursor() as cursor:
         cursor.execute(_create_first_sql(connection, gate=gate), values)

@@ -23,9 +23,24 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import connections, transaction
-from django.db.models import Model, QuerySet
+from django.db.models import Field, Model, QuerySet
 from django.db.models.fields import AutoFieldMixin
 from django.db.models.sql import UpdateQuery
+
+
+def insert_columns(model: type[Model]) -> list[Field]:
+    """The columns an INSERT of `model` writes (an auto-increment key is the database's)."""
+    return [
+        f
+        for f in model._meta.local_concrete_fields
+        if not isinstance(f, AutoFieldMixin) and not f.generated
+    ]
+
+
+def insert_params(obj: Model, fields: Sequence[Field], connection) -> list[Any]:
+    """What `Model.save()` would write for `fields`: defaults, `auto_now(_add)` (set on the
+    instance too), database preparation."""
+    return [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
 
 
 def update_then_insert(rows: QuerySet, values: dict[str, Any], inserts: Sequence[Model]) -> bool:
@@ -49,18 +64,14 @@ def update_then_insert(rows: QuerySet, values: dict[str, Any], inserts: Sequence
     params: list[Any] = list(update_params)
     final = ""
     for index, obj in enumerate(inserts):
-        fields = [
-            f
-            for f in obj._meta.local_concrete_fields
-            if not isinstance(f, AutoFieldMixin) and not f.generated
-        ]
+        fields = insert_columns(type(obj))
         columns = ", ".join(quote(f.column) for f in fields)
         # Identifiers from model metadata, quoted; every value is a bound parameter.
         insert = (
             f"INSERT INTO {quote(obj._meta.db_table)} ({columns}) "  # noqa: S608
             f"SELECT {', '.join(['%s'] * len(fields))} FROM s{index} RETURNING 1"
         )
-        params += [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+        params += insert_params(obj, fields, connection)
         if index == len(inserts) - 1:
             final = insert
         else:
