@@ -250,6 +250,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Keep each worker process's database connection across tasks (Celery's Django fixup
+# otherwise closes it after every task, and a send pays a new PostgreSQL connection);
+# `verify_platform.celery` still drops a broken or CONN_MAX_AGE-old one around each task.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

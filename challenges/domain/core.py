@@ -33,6 +33,7 @@ from factors.models import Factor
 from services.domain import event_record
 from services.models import Service
 from verify_platform.lib import crypto
+from verify_platform.lib.clock import current_time
 from verify_platform.lib.errors import InvalidParameter
 from verify_platform.lib.transitions import compare_and_set
 
@@ -152,8 +153,12 @@ def _attempt_payload(attempt: DeliveryAttempt) -> dict[str, Any]:
 def _enqueue(attempt_sid: str, eta: datetime) -> None:
     from challenges.tasks import delivery_attempt_send_task
 
+    # A step already due is queued without an ETA: Celery holds every ETA task in the
+    # worker's memory and hands it to the pool through a timer, even one already due, which
+    # costs each send milliseconds of worker time.
+    due = eta if eta > current_time() else None
     try:
-        delivery_attempt_send_task.apply_async(args=[attempt_sid], eta=eta)
+        delivery_attempt_send_task.apply_async(args=[attempt_sid], eta=due)
     except Exception:  # the broker is down: the row is the outbox, the sweeper sends it
         logger.warning("could not queue attempt %s; the sweeper will send it", attempt_sid)
 

@@ -4,6 +4,7 @@ provider callbacks and the sweeper all move them by compare-and-set."""
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from dataclasses import dataclass
@@ -12,8 +13,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import DEFAULT_DB_ALIAS, connection, transaction
+from django.db.models import F, Model, Q
 
 from challenges.domain.core import (
     AttemptStatus,
@@ -27,12 +28,15 @@ from challenges.domain.core import (
     _enqueue_on_commit,
     _event,
     _lock_owner_of,
+    _owner_field,
     _schedule_step,
     _step_deadline,
 )
 from challenges.models import (
     LIFETIME_SECONDS,
     DeliveryAttempt,
+    FactorCode,
+    Verification,
 )
 from channels import registry
 from channels.base import (
@@ -43,8 +47,10 @@ from channels.base import (
     OutboundMessage,
 )
 from channels.status import default_status_callback_url
+from services.models import Service
 from verify_platform.lib import crypto
 from verify_platform.lib.clock import current_time
+from verify_platform.lib.statements import insert_unless_conflict
 from verify_platform.lib.transitions import compare_and_set
 
 logger = logging.getLogger("challenges.delivery")
@@ -69,21 +75,141 @@ def _lease_seconds() -> int:
 
 @dataclass(frozen=True)
 class _Claim:
-    attempt: DeliveryAttempt
+    """What the adapter call and the record step need, taken once when the attempt is
+    claimed: its immutable fields and its owner (with the service the events name)."""
+
+    attempt_sid: str
+    owner: Owner
+    channel: str
+    send_number: int
+    step: int
     message: OutboundMessage
 
 
-def _attempt_claim(*, attempt_sid: str, now: datetime | None) -> _Claim | None:
-    """Step 1: take the attempt, only while its verification is pending and unexpired."""
+# --- step 1: claim ----------------------------------------------------------------------------
+
+# One statement takes a due (or lease-expired) attempt of a pending, unexpired verification
+# and returns everything the send needs. The verification is locked first, as every writer
+# of its attempts does, so a check, a cancel or a callback is serialised against the claim
+# as before; the attempt's own status is the compare-and-set. The first claim of a fallback
+# step records an event, so it goes through the transactional path (`_claim_locked`), as do
+# phone factors' codes, expiry, and every attempt this statement does not take.
+_CLAIM_SQL = """
+WITH owner AS (
+    SELECT v.sid, v.service_id, v."to", v.channel, v.code_sealed, v.locale, v.app_hash,
+           v.custom_friendly_name, v.send_count, v.expires_at, v.plan
+    FROM challenges_verification v
+    WHERE v.sid = (SELECT verification_id FROM challenges_deliveryattempt WHERE sid = %(sid)s)
+      AND v.status = 'pending' AND v.expires_at > %(now)s
+    FOR UPDATE
+)
+UPDATE challenges_deliveryattempt a
+SET status = 'sending', lease_expires_at = %(lease)s, tries = a.tries + 1,
+    date_updated = %(now)s
+FROM owner o JOIN services_service s ON s.sid = o.service_id
+WHERE a.sid = %(sid)s AND a.verification_id = o.sid AND (a.step = 0 OR a.tries > 0)
+  AND ((a.status = 'scheduled' AND a.due_at <= %(now)s)
+       OR (a.status = 'sending' AND a.lease_expires_at <= %(now)s))
+RETURNING a.channel, a.send_number, a.step,
+          o.sid, o.service_id, o."to", o.channel, o.code_sealed, o.locale, o.app_hash,
+          o.custom_friendly_name, o.send_count, o.expires_at, o.plan,
+          s.account_id, s.friendly_name, s.do_not_share_warning_enabled,
+          s.has_enabled_webhooks
+"""
+_CLAIMED_VERIFICATION_FIELDS = (
+    "sid",
+    "service_id",
+    "to",
+    "channel",
+    "code_sealed",
+    "locale",
+    "app_hash",
+    "custom_friendly_name",
+    "send_count",
+    "expires_at",
+    "plan",
+)
+# The service columns the send and its event read; any other field loads on access.
+_CLAIMED_SERVICE_FIELDS = (
+    "account_id",
+    "friendly_name",
+    "do_not_share_warning_enabled",
+    "has_enabled_webhooks",
+)
+
+
+def _from_row(model: type[Model], values: dict[str, Any]) -> Any:
+    """An instance holding only the given fields (the others load on access, like `only()`),
+    built without a query: `from_db` takes the values in the model's field order."""
+    names = [f.attname for f in model._meta.concrete_fields if f.attname in values]
+    return model.from_db(DEFAULT_DB_ALIAS, names, [values[n] for n in names])
+
+
+def _message(
+    owner: Owner, service: Service, *, attempt_sid: str, channel: str, to: str
+) -> OutboundMessage:
+    return OutboundMessage(
+        channel=channel,
+        to=to,
+        code=crypto.decrypt(owner.code_sealed),
+        service_name=owner.custom_friendly_name or service.friendly_name,
+        attempt_sid=attempt_sid,
+        locale=owner.locale,
+        lifetime_minutes=LIFETIME_SECONDS // 60,
+        do_not_share_warning=service.do_not_share_warning_enabled,
+        app_hash=owner.app_hash,
+        status_callback_url=default_status_callback_url(attempt_sid),
+    )
+
+
+def _claim_verification_attempt(*, attempt_sid: str, now: datetime) -> _Claim | None:
+    """The common case in one round trip (no transaction of its own)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CLAIM_SQL,
+            {
+                "sid": attempt_sid,
+                "now": now,
+                "lease": now + timedelta(seconds=_lease_seconds()),
+            },
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    channel, send_number, step = row[:3]
+    values = dict(zip(_CLAIMED_VERIFICATION_FIELDS, row[3:14], strict=True))
+    values["plan"] = (
+        json.loads(values["plan"]) if isinstance(values["plan"], str) else values["plan"]
+    )
+    verification = _from_row(Verification, {**values, "status": Status.PENDING})
+    service = _from_row(
+        Service,
+        {"sid": values["service_id"], **dict(zip(_CLAIMED_SERVICE_FIELDS, row[14:], strict=True))},
+    )
+    verification.service = service
+    return _Claim(
+        attempt_sid=attempt_sid,
+        owner=verification,
+        channel=channel,
+        send_number=send_number,
+        step=step,
+        message=_message(
+            verification, service, attempt_sid=attempt_sid, channel=channel, to=verification.to
+        ),
+    )
+
+
+def _claim_locked(*, attempt_sid: str, now: datetime) -> _Claim | None:
+    """Every other claim: phone factors' codes, the first claim of a fallback step (its
+    event), an expired verification (ended here), and attempts nobody may take."""
     with transaction.atomic():
-        now = current_time(now)
-        verification = _lock_owner_of(attempt_sid)
-        if verification is None:
+        owner = _lock_owner_of(attempt_sid)
+        if owner is None:
             return None
-        if verification.status != Status.PENDING:
+        if owner.status != Status.PENDING:
             return None  # its end canceled what was scheduled
-        if verification.expires_at <= now:
-            _end(verification, Status.EXPIRED, now)
+        if owner.expires_at <= now:
+            _end(owner, Status.EXPIRED, now)
             return None
         claimable = Q(status=AttemptStatus.SCHEDULED, due_at__lte=now) | Q(
             status=AttemptStatus.SENDING, lease_expires_at__lte=now
@@ -99,23 +225,41 @@ def _attempt_claim(*, attempt_sid: str, now: datetime | None) -> _Claim | None:
         )
         if not won:
             return None  # a duplicate task, not yet due, or already handled
-        attempt = DeliveryAttempt.objects.get(pk=attempt_sid)
-        if attempt.step > 0 and attempt.tries == 1:
-            _event(verification, "delivery.fallback", **_attempt_payload(attempt))
-        service = verification.service
-        message = OutboundMessage(
-            channel=attempt.channel,
-            to=_destination(verification),
-            code=crypto.decrypt(verification.code_sealed),
-            service_name=verification.custom_friendly_name or service.friendly_name,
-            attempt_sid=attempt.sid,
-            locale=verification.locale,
-            lifetime_minutes=LIFETIME_SECONDS // 60,
-            do_not_share_warning=service.do_not_share_warning_enabled,
-            app_hash=verification.app_hash,
-            status_callback_url=default_status_callback_url(attempt.sid),
+        attempt = (
+            DeliveryAttempt.objects.filter(pk=attempt_sid)
+            .only("sid", "channel", "send_number", "step", "tries", "error_code")
+            .get()
         )
-        return _Claim(attempt=attempt, message=message)
+        attempt.status = AttemptStatus.SENDING
+        if attempt.step > 0 and attempt.tries == 1:
+            _event(owner, "delivery.fallback", **_attempt_payload(attempt))
+        return _Claim(
+            attempt_sid=attempt_sid,
+            owner=owner,
+            channel=attempt.channel,
+            send_number=attempt.send_number,
+            step=attempt.step,
+            message=_message(
+                owner,
+                owner.service,
+                attempt_sid=attempt_sid,
+                channel=attempt.channel,
+                to=_destination(owner),
+            ),
+        )
+
+
+def _attempt_claim(*, attempt_sid: str, now: datetime | None) -> _Claim | None:
+    """Step 1: take the attempt, only while its owner is pending and unexpired."""
+    now = current_time(now)
+    if connection.vendor == "postgresql":
+        claim = _claim_verification_attempt(attempt_sid=attempt_sid, now=now)
+        if claim is not None:
+            return claim
+    return _claim_locked(attempt_sid=attempt_sid, now=now)
+
+
+# --- step 2: the adapter call, outside any transaction ----------------------------------------
 
 
 def delivery_attempt_send(*, attempt_sid: str, now: datetime | None = None) -> str:
@@ -126,7 +270,7 @@ def delivery_attempt_send(*, attempt_sid: str, now: datetime | None = None) -> s
         return "skipped"
     adapter_name = ""
     try:
-        adapter = registry.get_adapter(claim.attempt.channel)
+        adapter = registry.get_adapter(claim.channel)
         adapter_name = str(getattr(adapter, "name", type(adapter).__name__))[:64]
         result = adapter.send(claim.message)
     except ChannelOutcomeUnknownError as exc:
@@ -134,11 +278,7 @@ def delivery_attempt_send(*, attempt_sid: str, now: datetime | None = None) -> s
         # count it as sent (with the doubt recorded) and let the next step's timer or a
         # status callback decide.
         return _attempt_record_sent(
-            attempt_sid=attempt_sid,
-            adapter=adapter_name,
-            provider_message_id=None,
-            now=now,
-            doubt=exc,
+            claim=claim, adapter=adapter_name, provider_message_id=None, now=now, doubt=exc
         )
     except ChannelTemporaryError as exc:
         return _attempt_record_failure(
@@ -154,11 +294,14 @@ def delivery_attempt_send(*, attempt_sid: str, now: datetime | None = None) -> s
             attempt_sid=attempt_sid, adapter=adapter_name, error=exc, temporary=True, now=now
         )
     return _attempt_record_sent(
-        attempt_sid=attempt_sid,
+        claim=claim,
         adapter=adapter_name,
         provider_message_id=result.provider_message_id,
         now=now,
     )
+
+
+# --- step 3: record ---------------------------------------------------------------------------
 
 
 def _locked_attempt(attempt_sid: str) -> tuple[Owner, DeliveryAttempt] | None:
@@ -168,63 +311,142 @@ def _locked_attempt(attempt_sid: str) -> tuple[Owner, DeliveryAttempt] | None:
     return verification, DeliveryAttempt.objects.get(pk=attempt_sid)
 
 
+# sending -> sent, with the owner locked first in the same statement; returns the owner's
+# state under that lock, which decides whether the next step's timer is armed.
+_RECORD_SENT_SQL = {
+    Verification: """
+WITH owner AS (
+    SELECT status, send_count, expires_at, plan FROM challenges_verification
+    WHERE sid = %(owner)s FOR UPDATE
+)
+UPDATE challenges_deliveryattempt a
+SET status = 'sent', adapter = %(adapter)s, provider_message_id = %(provider_message_id)s,
+    date_sent = %(now)s, lease_expires_at = NULL, date_updated = %(now)s,
+    error_code = %(error_code)s, error_message = %(error_message)s
+FROM owner o
+WHERE a.sid = %(sid)s AND a.status = 'sending'
+RETURNING o.status, o.send_count, o.expires_at, o.plan
+""",
+    FactorCode: """
+WITH owner AS (
+    SELECT status, send_count, expires_at, plan FROM challenges_factorcode
+    WHERE id = %(owner)s FOR UPDATE
+)
+UPDATE challenges_deliveryattempt a
+SET status = 'sent', adapter = %(adapter)s, provider_message_id = %(provider_message_id)s,
+    date_sent = %(now)s, lease_expires_at = NULL, date_updated = %(now)s,
+    error_code = %(error_code)s, error_message = %(error_message)s
+FROM owner o
+WHERE a.sid = %(sid)s AND a.status = 'sending'
+RETURNING o.status, o.send_count, o.expires_at, o.plan
+""",
+}
+
+
 def _attempt_record_sent(
     *,
-    attempt_sid: str,
+    claim: _Claim,
     adapter: str,
     provider_message_id: str | None,
     now: datetime | None,
     doubt: Exception | None = None,
 ) -> str:
     """Step 3 (success): record the send and arm the next step's timer."""
+    errors = (
+        _error_fields(doubt, prefix="outcome unknown: ")
+        if doubt
+        else {"error_code": None, "error_message": None}
+    )
+    owner = claim.owner
     with transaction.atomic():
         now = current_time(now)
-        locked = _locked_attempt(attempt_sid)
-        if locked is None:
-            return "stale"
-        verification, attempt = locked
-        fields = {
-            "adapter": adapter,
-            "provider_message_id": (provider_message_id or "")[:128] or None,
-            "date_sent": now,
-            "lease_expires_at": None,
-            "date_updated": now,
-            **(
-                _error_fields(doubt, prefix="outcome unknown: ")
-                if doubt
-                else {"error_code": None, "error_message": None}
-            ),
-        }
-        won = compare_and_set(
-            DeliveryAttempt,
-            pk=attempt_sid,
-            sources=[AttemptStatus.SENDING],
-            target=AttemptStatus.SENT,
-            **fields,
+        row = _record_sent_row(
+            owner,
+            {
+                "owner": owner.pk,
+                "sid": claim.attempt_sid,
+                "adapter": adapter,
+                "provider_message_id": (provider_message_id or "")[:128] or None,
+                "now": now,
+                **errors,
+            },
         )
-        if not won:
+        if row is None:
             return "stale"  # a callback already decided, or the lease was taken over
-        # The row is locked through its verification: what was written is what it holds,
-        # without reading it back.
-        for name, value in {**fields, "status": AttemptStatus.SENT}.items():
-            setattr(attempt, name, value)
-        _event(verification, "delivery.sent", **_attempt_payload(attempt))
-        nxt = attempt.step + 1
+        status, send_count, expires_at, plan = row
+        owner.status, owner.send_count, owner.expires_at = status, send_count, expires_at
+        owner.plan = json.loads(plan) if isinstance(plan, str) else plan
+        _event(
+            owner,
+            "delivery.sent",
+            attempt_sid=claim.attempt_sid,
+            attempt_channel=claim.channel,
+            send_number=claim.send_number,
+            step=claim.step,
+            status=AttemptStatus.SENT,
+            error_code=errors["error_code"],
+        )
+        nxt = claim.step + 1
         if (
-            verification.status == Status.PENDING
-            and attempt.send_number == verification.send_count
-            and nxt < len(verification.plan)
+            owner.status == Status.PENDING
+            and claim.send_number == owner.send_count
+            and nxt < len(owner.plan)
         ):
-            timeout = verification.plan[attempt.step].get("timeout") or DEFAULT_STEP_TIMEOUT
+            timeout = owner.plan[claim.step].get("timeout") or DEFAULT_STEP_TIMEOUT
             due_at = now + timedelta(seconds=timeout)
-            exists = (
-                _attempts(verification).filter(send_number=attempt.send_number, step=nxt).exists()
-            )
-            if due_at < verification.expires_at and not exists:
-                _schedule_step(
-                    verification, send_number=attempt.send_number, step=nxt, due_at=due_at
-                )
+            if due_at < owner.expires_at:
+                _schedule_next(owner, send_number=claim.send_number, step=nxt, due_at=due_at)
         return "sent"
+
+
+def _record_sent_row(owner: Owner, params: dict[str, Any]) -> tuple[Any, ...] | None:
+    """sending -> sent; the owner's (status, send_count, expires_at, plan) under its lock,
+    or None when the attempt was no longer sending."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_RECORD_SENT_SQL[type(owner)], params)
+            return cursor.fetchone()
+    # Other databases (development only): the same in two statements.
+    row = (
+        type(owner)
+        .objects.select_for_update()
+        .filter(pk=owner.pk)
+        .values_list("status", "send_count", "expires_at", "plan")
+        .first()
+    )
+    won = row is not None and compare_and_set(
+        DeliveryAttempt,
+        pk=params["sid"],
+        sources=[AttemptStatus.SENDING],
+        target=AttemptStatus.SENT,
+        adapter=params["adapter"],
+        provider_message_id=params["provider_message_id"],
+        date_sent=params["now"],
+        lease_expires_at=None,
+        date_updated=params["now"],
+        error_code=params["error_code"],
+        error_message=params["error_message"],
+    )
+    return row if won else None
+
+
+def _schedule_next(owner: Owner, *, send_number: int, step: int, due_at: datetime) -> None:
+    """`_schedule_step` in one statement: under the owner's lock, a step that already
+    exists is the only conflict, and it keeps its own timer."""
+    if connection.vendor != "postgresql":  # development databases
+        if not _attempts(owner).filter(send_number=send_number, step=step).exists():
+            _schedule_step(owner, send_number=send_number, step=step, due_at=due_at)
+        return
+    attempt = DeliveryAttempt(
+        **{_owner_field(owner): owner},
+        send_number=send_number,
+        step=step,
+        channel=owner.plan[step]["channel"],
+        due_at=due_at,
+        deadline=_step_deadline(owner, step, due_at),
+    )
+    if insert_unless_conflict(attempt):
+        transaction.on_commit(lambda: _enqueue(attempt.sid, due_at))
 
 
 def _error_fields(error: Exception, *, prefix: str = "") -> dict[str, Any]:
@@ -266,21 +488,26 @@ def _attempt_record_failure(
                     date_updated=now,
                     **_error_fields(error),
                 )
-                attempt.refresh_from_db()
+                # The row is locked through its owner: it now holds what was written.
+                attempt.due_at = retry_at
                 _enqueue_on_commit(attempt)
                 return "retry"
+        fields = {
+            "adapter": adapter,
+            "lease_expires_at": None,
+            "date_updated": now,
+            **_error_fields(error),
+        }
         if not compare_and_set(
             DeliveryAttempt,
             pk=attempt_sid,
             sources=[AttemptStatus.SENDING],
             target=AttemptStatus.FAILED,
-            adapter=adapter,
-            lease_expires_at=None,
-            date_updated=now,
-            **_error_fields(error),
+            **fields,
         ):
             return "stale"
-        attempt.refresh_from_db()
+        for name, value in {**fields, "status": AttemptStatus.FAILED}.items():
+            setattr(attempt, name, value)
         _event(verification, "delivery.failed", **_attempt_payload(attempt))
         _fall_back(verification, attempt, now)
         return "failed"
@@ -379,19 +606,25 @@ def delivery_status_record(
                 date_updated=now,
                 **extra,
             )
+        fields = {
+            "lease_expires_at": None,
+            "error_code": (error_code or "")[:32] or None,
+            "error_message": f"provider reported {status.value}",
+            "date_updated": now,
+            **extra,
+        }
+        target = _CALLBACK_FAILURES[status]
         if not compare_and_set(
             DeliveryAttempt,
             pk=attempt.pk,
             sources=[AttemptStatus.SENDING, AttemptStatus.SENT],
-            target=_CALLBACK_FAILURES[status],
-            lease_expires_at=None,
-            error_code=(error_code or "")[:32] or None,
-            error_message=f"provider reported {status.value}",
-            date_updated=now,
-            **extra,
+            target=target,
+            **fields,
         ):
             return False
-        attempt.refresh_from_db()
+        # The row is locked through its owner: it now holds what was written.
+        for name, value in {**fields, "status": target}.items():
+            setattr(attempt, name, value)
         _event(verification, "delivery.failed", **_attempt_payload(attempt))
         _fall_back(verification, attempt, now)
         return True

@@ -83,3 +83,23 @@ def update_then_insert(rows: QuerySet, values: dict[str, Any], inserts: Sequence
         for obj in inserts:
             obj._state.adding, obj._state.db = False, db
     return won
+
+
+def insert_unless_conflict(obj: Model) -> bool:
+    """INSERT `obj`, or nothing when a unique constraint already holds such a row (ON
+    CONFLICT DO NOTHING): one statement instead of a read, a savepoint and an insert. True
+    when it was inserted. PostgreSQL only (the callers keep a path for development)."""
+    connection = connections[obj._state.db or "default"]
+    quote = connection.ops.quote_name
+    fields = insert_columns(type(obj))
+    sql = (
+        f"INSERT INTO {quote(obj._meta.db_table)} "  # noqa: S608 (identifiers only)
+        f"({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT DO NOTHING RETURNING 1"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, insert_params(obj, fields, connection))
+        inserted = cursor.fetchone() is not None
+    if inserted:
+        obj._state.adding, obj._state.db = False, connection.alias
+    return inserted

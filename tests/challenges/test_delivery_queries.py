@@ -1,0 +1,80 @@
+"""The statements of one send: the worker's throughput follows its round trips, so the count
+is pinned here (deterministic; the benchmark measures the time)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from challenges import domain
+from challenges.models import DeliveryAttempt
+from services.models import Event
+from tests.challenges.conftest import MOBILE, outbox_codes
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+# Claim (one UPDATE that locks the verification and returns the message), then the record's
+# transaction: SAVEPOINT (BEGIN outside a test), sending -> sent with the verification
+# locked, the event (no webhook lookup for a service without webhooks), RELEASE (COMMIT).
+ONE_SEND = 5
+# The same, plus the INSERT of the next step's timer.
+ONE_SEND_WITH_NEXT_STEP = ONE_SEND + 1
+
+
+def first_attempt(verification) -> DeliveryAttempt:
+    return DeliveryAttempt.objects.get(verification=verification, step=0)
+
+
+def test_one_send_statements(service, django_assert_max_num_queries):
+    verification = domain.verification_start(service=service, to=MOBILE, channel="sms", now=T0)
+    attempt = first_attempt(verification)
+    with django_assert_max_num_queries(ONE_SEND):
+        assert domain.delivery_attempt_send(attempt_sid=attempt.sid, now=T0) == "sent"
+    attempt.refresh_from_db()
+    assert (attempt.status, attempt.tries, attempt.date_sent) == ("sent", 1, T0)
+    assert attempt.lease_expires_at is None and attempt.adapter == "locmem"
+    assert [(c, to) for c, to, _ in outbox_codes()] == [("sms", MOBILE)]
+    # A single-step plan arms no timer.
+    assert DeliveryAttempt.objects.filter(verification=verification).count() == 1
+    event = Event.objects.get(type="delivery.sent", resource_sid=verification.sid)
+    assert (event.account_id, event.service_id) == (service.account_id, service.sid)
+    assert event.payload == {
+        "verification_sid": verification.sid,
+        "channel": "sms",
+        "attempt_sid": attempt.sid,
+        "attempt_channel": "sms",
+        "send_number": 1,
+        "step": 0,
+        "status": "sent",
+        "error_code": None,
+    }
+
+
+def test_send_that_arms_the_next_step_statements(service, django_assert_max_num_queries):
+    service.fallback = [{"channel": "whatsapp", "timeout": 5}, {"channel": "sms"}]
+    service.save(update_fields=["fallback"])
+    verification = domain.verification_start(service=service, to=MOBILE, channel="auto", now=T0)
+    attempt = first_attempt(verification)
+    with django_assert_max_num_queries(ONE_SEND_WITH_NEXT_STEP):
+        assert domain.delivery_attempt_send(attempt_sid=attempt.sid, now=T0) == "sent"
+    following = DeliveryAttempt.objects.get(verification=verification, step=1)
+    assert (following.status, following.channel, following.send_number) == ("scheduled", "sms", 1)
+    assert following.due_at == T0 + timedelta(seconds=5)
+    assert following.deadline == verification.expires_at  # the last step runs to the expiry
+
+
+def test_a_duplicate_send_is_skipped_without_writing(service):
+    verification = domain.verification_start(service=service, to=MOBILE, channel="sms", now=T0)
+    attempt = first_attempt(verification)
+    assert domain.delivery_attempt_send(attempt_sid=attempt.sid, now=T0) == "sent"
+    with CaptureQueriesContext(connection) as captured:
+        assert domain.delivery_attempt_send(attempt_sid=attempt.sid, now=T0) == "skipped"
+    writes = [q["sql"] for q in captured if q["sql"].lstrip().upper().startswith("INSERT")]
+    assert writes == []
+    assert len(outbox_codes()) == 1
+    assert Event.objects.filter(type="delivery.sent").count() == 1
