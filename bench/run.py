@@ -394,7 +394,7 @@ def measure_workers(args, *, env: dict, tmp: Path, fixtures: dict, seed, cores: 
         results["worker_noop"] = w.measure_noop(worker, broker, args.messages, deadline)
         log("measuring worker_delivery")
         results["worker_delivery"] = w.measure_delivery(
-            worker, seed, fixtures["service_sid"], args.messages, deadline
+            worker, broker, seed, fixtures["service_sid"], args.messages, deadline
         )
         results["worker_delivery"]["per_task"] = per_task
         noop = results["worker_noop"]["per_s"]
