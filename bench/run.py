@@ -316,6 +316,25 @@ def main(argv: list[str]) -> int:
                 base=results.get("baseline", {}).get("requests_per_s", 0.0),
             )
             results[sc.name]["per_request"] = per_request
+            if sc.name == "baseline":
+                baseline_scenario = sc
+        # The baseline again, after the scenarios: a shared machine's noise can hit either
+        # run, and ratios are judged against the better of the two (the conservative side).
+        log("measuring baseline again")
+        again = wrk_tool.run(
+            wrk,
+            wrk_tool.script(
+                baseline_scenario.load(SATURATION).lua, headers, tmp / "baseline-again.lua", None
+            ),
+            f"http://127.0.0.1:{port}",
+            connections=args.connections,
+            seconds=int(args.duration),
+        )
+        results["baseline"]["requests_per_s_first"] = results["baseline"]["requests_per_s"]
+        results["baseline"]["requests_per_s_again"] = again["requests_per_s"]
+        results["baseline"]["requests_per_s"] = max(
+            results["baseline"]["requests_per_s"], again["requests_per_s"]
+        )
         base = results["baseline"]["requests_per_s"]
         base_cpu = results["baseline"]["per_request"].get("cpu_ms")
         for r in results.values():
@@ -457,6 +476,12 @@ def print_table(report: dict) -> None:
             )
         else:
             print(f"{name:<22}ERROR")
+    base = report["scenarios"].get("baseline", {})
+    if "requests_per_s_again" in base:
+        print(
+            f"\nbaseline measured twice: {base['requests_per_s_first']:.1f} req/s first, "
+            f"{base['requests_per_s_again']:.1f} req/s after the scenarios; ratios use the higher"
+        )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import base64
 import os
+import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from rest_framework.test import APIClient
@@ -38,6 +40,18 @@ def _auth_failures_uncounted(settings):
     from test to test; tests/test_auth_throttle.py switches the count on with addresses of
     its own."""
     settings.VERIFY_AUTH_FAILURES_PER_MINUTE = 0
+
+
+@pytest.fixture(autouse=True)
+def _clock_measured(monkeypatch):
+    """The clock re-measures its offset to PostgreSQL once a minute, in whichever statement
+    block needs the time next; a test that counts statements must not catch that one. Each
+    test starts with a fresh measurement of the (same-machine, zero) offset;
+    tests/lib/test_clock.py measures for real."""
+    from verify_platform.lib import clock
+
+    monkeypatch.setattr(clock, "_offset", timedelta(0))
+    monkeypatch.setattr(clock, "_measured_at", time.monotonic())
 
 
 @dataclass

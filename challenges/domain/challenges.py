@@ -287,9 +287,12 @@ def challenge_respond(
                 error = ChallengeAttemptsExceeded()
             else:
                 error = ChallengeAlreadyApproved()
+        # Read under the row lock: the answer shows what this request did, not what a
+        # concurrent answer that commits right after it made of the challenge.
+        answered = _get(challenge.pk) if error is None else None
     if error is not None:
         raise error
-    return _get(challenge.pk)
+    return answered
 
 
 def challenge_expire_if_due(*, challenge: Challenge, now: datetime | None = None) -> Challenge:
