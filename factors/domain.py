@@ -412,11 +412,20 @@ def _compare(
         return CheckResult.APPROVED if consumed else CheckResult.WRONG
     if match is not None:
         return match()
+    step = _matching_totp_step(factor, payload, now)
+    if step is None:
+        return CheckResult.WRONG
+    won = Factor.objects.filter(_fresh_step(step), pk=factor.pk).update(last_accepted_step=step)
+    return CheckResult.APPROVED if won == 1 else CheckResult.REPLAYED
+
+
+def _matching_totp_step(factor: Factor, payload: str, now: datetime) -> int | None:
+    """The time step `payload` is the factor's code for, within its skew; None otherwise."""
     if factor.factor_type != FactorType.TOTP or not totp.is_code_format(
         payload, factor.code_length
     ):
-        return CheckResult.WRONG
-    step = totp.matching_step(
+        return None
+    return totp.matching_step(
         crypto.decrypt(factor.secret_encrypted),
         payload,
         now=now,
@@ -425,10 +434,6 @@ def _compare(
         time_step=factor.time_step,
         skew=factor.skew,
     )
-    if step is None:
-        return CheckResult.WRONG
-    won = Factor.objects.filter(_fresh_step(step), pk=factor.pk).update(last_accepted_step=step)
-    return CheckResult.APPROVED if won == 1 else CheckResult.REPLAYED
 
 
 def _fresh_step(step: int) -> Q:
@@ -463,19 +468,9 @@ def factor_totp_approve(
     takes the locked path (`factor_check_code`), which gates, compares again and books a
     failure exactly. `factor` may be as the caller read it: it only supplies the seed and the
     code parameters, which never change after creation."""
-    if factor.factor_type != FactorType.TOTP or recovery.looks_like_recovery_code(payload):
+    if recovery.looks_like_recovery_code(payload):
         return False
-    if not totp.is_code_format(payload, factor.code_length):
-        return False
-    step = totp.matching_step(
-        crypto.decrypt(factor.secret_encrypted),
-        payload,
-        now=now,
-        alg=factor.alg,
-        digits=factor.code_length,
-        time_step=factor.time_step,
-        skew=factor.skew,
-    )
+    step = _matching_totp_step(factor, payload, now)
     return step is not None and _book_open_totp_step(factor.pk, step, now, inserts)
 
 

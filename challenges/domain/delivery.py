@@ -313,33 +313,22 @@ def _locked_attempt(attempt_sid: str) -> tuple[Owner, DeliveryAttempt] | None:
 
 # sending -> sent, with the owner locked first in the same statement; returns the owner's
 # state under that lock, which decides whether the next step's timer is armed.
+_RECORD_SENT_TEMPLATE = """
+WITH owner AS (
+    SELECT status, send_count, expires_at, plan FROM {owner_table}
+    WHERE {owner_key} = %(owner)s FOR UPDATE
+)
+UPDATE challenges_deliveryattempt a
+SET status = 'sent', adapter = %(adapter)s, provider_message_id = %(provider_message_id)s,
+    date_sent = %(now)s, lease_expires_at = NULL, date_updated = %(now)s,
+    error_code = %(error_code)s, error_message = %(error_message)s
+FROM owner o
+WHERE a.sid = %(sid)s AND a.status = 'sending'
+RETURNING o.status, o.send_count, o.expires_at, o.plan
+"""
 _RECORD_SENT_SQL = {
-    Verification: """
-WITH owner AS (
-    SELECT status, send_count, expires_at, plan FROM challenges_verification
-    WHERE sid = %(owner)s FOR UPDATE
-)
-UPDATE challenges_deliveryattempt a
-SET status = 'sent', adapter = %(adapter)s, provider_message_id = %(provider_message_id)s,
-    date_sent = %(now)s, lease_expires_at = NULL, date_updated = %(now)s,
-    error_code = %(error_code)s, error_message = %(error_message)s
-FROM owner o
-WHERE a.sid = %(sid)s AND a.status = 'sending'
-RETURNING o.status, o.send_count, o.expires_at, o.plan
-""",
-    FactorCode: """
-WITH owner AS (
-    SELECT status, send_count, expires_at, plan FROM challenges_factorcode
-    WHERE id = %(owner)s FOR UPDATE
-)
-UPDATE challenges_deliveryattempt a
-SET status = 'sent', adapter = %(adapter)s, provider_message_id = %(provider_message_id)s,
-    date_sent = %(now)s, lease_expires_at = NULL, date_updated = %(now)s,
-    error_code = %(error_code)s, error_message = %(error_message)s
-FROM owner o
-WHERE a.sid = %(sid)s AND a.status = 'sending'
-RETURNING o.status, o.send_count, o.expires_at, o.plan
-""",
+    owner: _RECORD_SENT_TEMPLATE.format(owner_table=owner._meta.db_table, owner_key=key)
+    for owner, key in ((Verification, "sid"), (FactorCode, "id"))
 }
 
 

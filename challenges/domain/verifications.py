@@ -291,18 +291,15 @@ def verification_start(
     """
     plan = plan_for(service=service, channel=channel, to=to)
     moment = current_time(now)
-    verification = _new(
-        service=service,
-        to=to,
-        plan=plan,
-        now=moment,
-        custom_code=custom_code,
-        locale=locale,
-        custom_friendly_name=custom_friendly_name,
-        app_hash=app_hash,
-        amount=amount,
-        payee=payee,
-    )
+    fields = {
+        "custom_code": custom_code,
+        "locale": locale,
+        "custom_friendly_name": custom_friendly_name,
+        "app_hash": app_hash,
+        "amount": amount,
+        "payee": payee,
+    }
+    verification = _new(service=service, to=to, plan=plan, now=moment, **fields)
     # The gate comes before the metering (a refused start is not counted); with nothing to
     # meter, it can be judged inside the insert itself.
     metered = limits.sends_metered(rate_limits=rate_limits)
@@ -326,18 +323,7 @@ def verification_start(
     for _ in range(3):
         try:
             with transaction.atomic():
-                return _start(
-                    service=service,
-                    to=to,
-                    plan=plan,
-                    now=now,
-                    custom_code=custom_code,
-                    locale=locale,
-                    custom_friendly_name=custom_friendly_name,
-                    app_hash=app_hash,
-                    amount=amount,
-                    payee=payee,
-                )
+                return _start(service=service, to=to, plan=plan, now=now, **fields)
         except IntegrityError:
             continue  # another request created it first: resend that one
     raise ConcurrentRequests()
