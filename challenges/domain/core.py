@@ -123,17 +123,21 @@ def plan_for(*, service: Service, channel: str, to: str) -> list[dict[str, Any]]
 # --- events ---------------------------------------------------------------------------------
 
 
-def _event(verification: Owner, type: str, **payload: Any) -> None:
+def _event_fields(verification: Owner, type: str, **payload: Any) -> dict[str, Any]:
     if isinstance(verification, FactorCode):
         subject = {"factor_sid": verification.factor_id, "challenge_sid": verification.challenge_id}
     else:
         subject = {"verification_sid": verification.sid}
-    event_record(
-        service=verification.service,
-        type=type,
-        resource_sid=verification.sid,
-        payload={**subject, "channel": verification.channel, **payload},
-    )
+    return {
+        "service": verification.service,
+        "type": type,
+        "resource_sid": verification.sid,
+        "payload": {**subject, "channel": verification.channel, **payload},
+    }
+
+
+def _event(verification: Owner, type: str, **payload: Any) -> None:
+    event_record(**_event_fields(verification, type, **payload))
 
 
 def _attempt_payload(attempt: DeliveryAttempt) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from challenges.domain.core import (
     _enqueue,
     _enqueue_on_commit,
     _event,
+    _event_fields,
     _lock_owner_of,
     _owner_field,
     _schedule_step,
@@ -47,10 +48,11 @@ from channels.base import (
     OutboundMessage,
 )
 from channels.status import default_status_callback_url
+from services.domain import event_build
 from services.models import Service
 from verify_platform.lib import crypto
 from verify_platform.lib.clock import current_time
-from verify_platform.lib.statements import insert_unless_conflict
+from verify_platform.lib.statements import insert_unless_conflict, update_then_insert
 from verify_platform.lib.transitions import compare_and_set
 
 logger = logging.getLogger("challenges.delivery")
@@ -347,34 +349,32 @@ def _attempt_record_sent(
         else {"error_code": None, "error_message": None}
     )
     owner = claim.owner
+    now = current_time(now)
+    provider = (provider_message_id or "")[:128] or None
+    event = {
+        "attempt_sid": claim.attempt_sid,
+        "attempt_channel": claim.channel,
+        "send_number": claim.send_number,
+        "step": claim.step,
+        "status": AttemptStatus.SENT,
+        "error_code": errors["error_code"],
+    }
+    sent = {"adapter": adapter, "provider_message_id": provider, **errors}
+    alone = _record_last_step_sent(
+        claim, {**sent, "date_sent": now, "lease_expires_at": None, "date_updated": now}, event
+    )
+    if alone is not None:
+        return alone
     with transaction.atomic():
-        now = current_time(now)
         row = _record_sent_row(
-            owner,
-            {
-                "owner": owner.pk,
-                "sid": claim.attempt_sid,
-                "adapter": adapter,
-                "provider_message_id": (provider_message_id or "")[:128] or None,
-                "now": now,
-                **errors,
-            },
+            owner, {"owner": owner.pk, "sid": claim.attempt_sid, "now": now, **sent}
         )
         if row is None:
             return "stale"  # a callback already decided, or the lease was taken over
         status, send_count, expires_at, plan = row
         owner.status, owner.send_count, owner.expires_at = status, send_count, expires_at
         owner.plan = json.loads(plan) if isinstance(plan, str) else plan
-        _event(
-            owner,
-            "delivery.sent",
-            attempt_sid=claim.attempt_sid,
-            attempt_channel=claim.channel,
-            send_number=claim.send_number,
-            step=claim.step,
-            status=AttemptStatus.SENT,
-            error_code=errors["error_code"],
-        )
+        _event(owner, "delivery.sent", **event)
         nxt = claim.step + 1
         if (
             owner.status == Status.PENDING
@@ -386,6 +386,28 @@ def _attempt_record_sent(
             if due_at < owner.expires_at:
                 _schedule_next(owner, send_number=claim.send_number, step=nxt, due_at=due_at)
         return "sent"
+
+
+def _record_last_step_sent(
+    claim: _Claim, sent: dict[str, Any], event: dict[str, Any]
+) -> str | None:
+    """The common record in one statement: the attempt's sending -> sent compare-and-set
+    (`sent`: the columns written) and its event, no transaction round trips. Only for the
+    last step of a verification's plan on a service without webhooks: there is no next step
+    to arm, so the owner's state (read under its lock otherwise) decides nothing, and there
+    are no deliveries to schedule. A resend that lengthened the plan meanwhile started a new
+    send, whose steps this one may not arm anyway. None: use the transactional record."""
+    owner = claim.owner
+    if not isinstance(owner, Verification) or owner.service.has_enabled_webhooks:
+        return None
+    if claim.step + 1 < len(owner.plan):
+        return None
+    won = update_then_insert(
+        DeliveryAttempt.objects.filter(pk=claim.attempt_sid, status=AttemptStatus.SENDING),
+        {"status": AttemptStatus.SENT, **sent},
+        [event_build(**_event_fields(owner, "delivery.sent", **event))],
+    )
+    return "sent" if won else "stale"  # stale: a callback decided, or the lease was taken
 
 
 def _record_sent_row(owner: Owner, params: dict[str, Any]) -> tuple[Any, ...] | None:

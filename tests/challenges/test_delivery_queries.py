@@ -18,12 +18,13 @@ pytestmark = pytest.mark.django_db
 
 T0 = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 
-# Claim (one UPDATE that locks the verification and returns the message), then the record's
-# transaction: SAVEPOINT (BEGIN outside a test), sending -> sent with the verification
-# locked, the event (no webhook lookup for a service without webhooks), RELEASE (COMMIT).
-ONE_SEND = 5
-# The same, plus the INSERT of the next step's timer.
-ONE_SEND_WITH_NEXT_STEP = ONE_SEND + 1
+# Claim (one UPDATE that locks the verification and returns the message), then the record of
+# the plan's last step: sending -> sent and its event in one statement.
+ONE_SEND = 2
+# A step with a next one records under the verification's lock, in a transaction: SAVEPOINT
+# (BEGIN outside a test), sending -> sent with the verification locked, the event, the INSERT
+# of the next step's timer, RELEASE (COMMIT).
+ONE_SEND_WITH_NEXT_STEP = 6
 
 
 def first_attempt(verification) -> DeliveryAttempt:
