@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db.models import Prefetch, Q, QuerySet
-from django.utils import timezone
 
 from challenges.models import Challenge, DeliveryAttempt, Verification
 from services.models import Account
@@ -37,7 +36,7 @@ def challenge_list(
 ) -> QuerySet[Challenge]:
     """`entity` has already been fetched through the tenant. The status filter uses the
     status a client sees: pending ones past their date count as expired."""
-    now = now if now is not None else timezone.now()
+    now = current_time(now)
     queryset = Challenge.objects.select_related(*_RELATED).filter(entity=entity)
     if factor_sid:
         queryset = queryset.filter(factor_id=factor_sid)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -15,6 +14,7 @@ from challenges.models import Challenge, DeliveryAttempt
 from channels import registry
 from verify_platform.lib.api.fields import AbsoluteUrlField, LinksField, sid_field
 from verify_platform.lib.api.forms import JSONObjectField, TwilioForm
+from verify_platform.lib.clock import current_time
 
 MAX_DETAIL_FIELDS = 20
 
@@ -121,7 +121,7 @@ class ChallengeSerializer(serializers.Serializer):
 
     @extend_schema_field({"type": "string", "enum": [s.value for s in Challenge.Status]})
     def get_status(self, challenge) -> str:
-        return challenge.status_at(timezone.now())
+        return challenge.status_at(current_time())
 
     @extend_schema_field(
         {

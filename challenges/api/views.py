@@ -135,9 +135,6 @@ class ChallengeDetailView(TwilioView):
         return Response(render(ChallengeSerializer, challenge, request))
 
 
-FORM = "application/x-www-form-urlencoded"
-
-
 def _reload(request, view, verification):
     """Render with attempts as committed (the prefetch cache predates the write)."""
     fresh = queries.verification_find(

@@ -128,10 +128,8 @@ def _answer(challenge: Challenge, auth_payload: str, now: datetime) -> None:
 
 def _approve_in_one_statement(challenge: Challenge, auth_payload: str, now: datetime) -> bool:
     """A correct TOTP code: the factor's step, the approved challenge and its event in one
-    statement, no transaction round trips. Services with webhooks take the transaction
-    path, where the event also schedules its deliveries."""
-    if challenge.service.has_enabled_webhooks:
-        return False
+    statement, no transaction round trips. Only for services without webhooks: elsewhere
+    the event also schedules its deliveries, in the transaction path."""
     challenge.status, challenge.date_responded = Challenge.Status.APPROVED, now
     event = event_build(
         service=challenge.service,
@@ -197,20 +195,23 @@ def challenge_create(
     if auth_payload is None:
         challenge.save(force_insert=True)
         return challenge
-    if _approve_in_one_statement(challenge, auth_payload, now):
+    one_statement = not challenge.service.has_enabled_webhooks
+    if one_statement and _approve_in_one_statement(challenge, auth_payload, now):
         return challenge
     with transaction.atomic():
         # The challenge is inserted already answered: until this transaction commits nobody
         # else can see it, so its status needs no compare-and-set.
         result = factor_domain.factor_check_code(
-            factor_id=factor.pk, payload=auth_payload, now=now, preloaded=factor
+            factor_id=factor.pk,
+            payload=auth_payload,
+            now=now,
+            # The optimistic UPDATE has already failed when the one statement was tried.
+            preloaded=None if one_statement else factor,
         )
         if result is factor_domain.CheckResult.APPROVED:
             challenge.status, challenge.date_responded = Challenge.Status.APPROVED, now
         else:
-            challenge.failed_attempts = 1
-            if challenge.failed_attempts >= MAX_ATTEMPTS:
-                challenge.status, challenge.date_responded = Challenge.Status.DENIED, now
+            challenge.failed_attempts = 1  # of MAX_ATTEMPTS: a first wrong code never denies
         challenge.save(force_insert=True)
         if challenge.status != Challenge.Status.PENDING:
             event_record(

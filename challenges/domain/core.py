@@ -172,10 +172,22 @@ def _enqueue_on_commit(attempt: DeliveryAttempt) -> None:
     transaction.on_commit(lambda: _enqueue(sid, eta))
 
 
+# Seconds a step with a next one waits before falling back when its plan names no timeout.
+DEFAULT_STEP_TIMEOUT = 60
+
+
+def _step_timeout(plan: list[dict[str, Any]], step: int) -> int | None:
+    """How long `step` has before the next one: its timeout, the default when it names none,
+    None for the last step (it lasts as long as the code). The retry window and the next
+    step's timer both come from here, so temporary errors never outlast the fallback."""
+    if step >= len(plan) - 1:
+        return None
+    return plan[step].get("timeout") or DEFAULT_STEP_TIMEOUT
+
+
 def _step_deadline(verification: Owner, step: int, start: datetime) -> datetime:
-    plan = verification.plan
-    timeout = plan[step].get("timeout") if step < len(plan) - 1 else None
-    if not timeout:
+    timeout = _step_timeout(verification.plan, step)
+    if timeout is None:
         return verification.expires_at
     return min(start + timedelta(seconds=timeout), verification.expires_at)
 

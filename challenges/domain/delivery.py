@@ -32,6 +32,7 @@ from challenges.domain.core import (
     _owner_field,
     _schedule_step,
     _step_deadline,
+    _step_timeout,
 )
 from challenges.models import (
     LIFETIME_SECONDS,
@@ -59,7 +60,6 @@ logger = logging.getLogger("challenges.delivery")
 
 RETRY_BASE_SECONDS = 2
 RETRY_CAP_SECONDS = 30
-DEFAULT_STEP_TIMEOUT = 60
 # The ETA task normally sends a due attempt at once; the sweeper only takes rows it missed.
 SWEEP_GRACE_SECONDS = 10
 # Attempts that still count as "a code may reach the user".
@@ -292,8 +292,11 @@ def delivery_attempt_send(*, attempt_sid: str, now: datetime | None = None) -> s
         )
     except Exception as exc:  # an adapter bug: log it, and retry like a network error
         logger.exception("adapter %s raised on attempt %s", adapter_name, attempt_sid)
+        # Only the type is stored: the attempt's error is shown by the API and the admin, and
+        # an unexpected exception's text may carry anything the adapter had, the code too.
+        bug = RuntimeError(f"adapter error: {type(exc).__name__}")
         return _attempt_record_failure(
-            attempt_sid=attempt_sid, adapter=adapter_name, error=exc, temporary=True, now=now
+            attempt_sid=attempt_sid, adapter=adapter_name, error=bug, temporary=True, now=now
         )
     return _attempt_record_sent(
         claim=claim,
@@ -381,8 +384,7 @@ def _attempt_record_sent(
             and claim.send_number == owner.send_count
             and nxt < len(owner.plan)
         ):
-            timeout = owner.plan[claim.step].get("timeout") or DEFAULT_STEP_TIMEOUT
-            due_at = now + timedelta(seconds=timeout)
+            due_at = now + timedelta(seconds=_step_timeout(owner.plan, claim.step))
             if due_at < owner.expires_at:
                 _schedule_next(owner, send_number=claim.send_number, step=nxt, due_at=due_at)
         return "sent"

@@ -323,7 +323,7 @@ def verification_start(
     for _ in range(3):
         try:
             with transaction.atomic():
-                return _start(service=service, to=to, plan=plan, now=now, **fields)
+                return _start(service=service, to=to, plan=plan, now=moment, **fields)
         except IntegrityError:
             continue  # another request created it first: resend that one
     raise ConcurrentRequests()

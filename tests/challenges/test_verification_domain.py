@@ -425,3 +425,28 @@ def test_a_malformed_plan_from_the_admin_degrades_instead_of_failing(service):
     verification = start(service, channel="auto")
     assert run_due(T0) == ["sent"]
     assert attempts(verification)[1][1:] == (1, "call", "scheduled")
+
+
+def test_a_step_without_a_timeout_falls_back_after_the_default(service, locmem_channels):
+    """Its retry window and its successor's timer are the same default: temporary errors
+    cannot keep retrying the step until the code expires while the next channel waits."""
+    from challenges.domain.core import DEFAULT_STEP_TIMEOUT
+
+    service.fallback = [{"channel": "whatsapp"}, {"channel": "sms"}]
+    service.save(update_fields=["fallback"])
+    verification = start(service, channel="auto")
+    first = DeliveryAttempt.objects.get(verification=verification, step=0)
+    assert first.deadline == at(DEFAULT_STEP_TIMEOUT)
+    assert run_due(T0) == ["sent"]
+    following = DeliveryAttempt.objects.get(verification=verification, step=1)
+    assert following.due_at == at(DEFAULT_STEP_TIMEOUT)
+
+
+def test_an_unexpected_adapter_error_stores_only_its_type(service, locmem_channels):
+    """The attempt's error is shown by the API and the admin; an adapter bug's text could
+    carry anything the adapter held, the code included."""
+    locmem_channels.script_failures("sms", [ValueError("could not send 424242 to +1415")])
+    verification = start(service)
+    assert run_due(T0) == ["retry"]
+    attempt = DeliveryAttempt.objects.get(verification=verification, step=0)
+    assert attempt.error_message == "adapter error: ValueError"

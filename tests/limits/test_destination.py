@@ -157,3 +157,14 @@ def test_admin_lists_rate_limits_with_buckets(admin_client, service):
     assert listing.status_code == 200 and "end_user_ip" in listing.content.decode()
     page = admin_client.get(f"/admin/limits/ratelimit/{rate_limit.sid}/change/")
     assert page.status_code == 200 and bucket.sid in page.content.decode()
+
+
+def test_the_admin_cannot_delete_a_destination_throttle(rf, admin_user):
+    """Deleting a blocked row would unblock it without the `clear` action's record."""
+    from django.contrib import admin
+
+    from limits.models import DestinationThrottle
+
+    request = rf.get("/admin/")
+    request.user = admin_user
+    assert admin.site._registry[DestinationThrottle].has_delete_permission(request) is False

@@ -26,8 +26,8 @@ from django.db.models.query import get_related_populators
 
 class PreparedQuery:
     def __init__(self, build: Callable[..., QuerySet]) -> None:
-        """`build(*arguments)` returns the queryset; it is called once per database alias,
-        with markers as arguments."""
+        """`build(*arguments)` returns the queryset (on the default database); it is called
+        once per process, with markers as arguments."""
         self._build = build
         self._compiled: dict[str, _Compiled] = {}
         self._lock = threading.Lock()
@@ -36,7 +36,9 @@ class PreparedQuery:
         compiled = self._compiled.get("default")
         if compiled is None:
             with self._lock:
-                compiled = self._compiled.setdefault("default", _Compiled(self._build, arguments))
+                compiled = self._compiled.get("default")
+                if compiled is None:  # not compiled meanwhile by another thread
+                    compiled = self._compiled["default"] = _Compiled(self._build, arguments)
         return compiled.run(arguments)
 
     def first(self, *arguments: Any) -> Model | None:

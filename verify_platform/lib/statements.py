@@ -47,9 +47,11 @@ def update_then_insert(rows: QuerySet, values: dict[str, Any], inserts: Sequence
     """UPDATE `rows` SET `values`; only if that changed a row, INSERT `inserts` (in order).
     True when the update matched. The instances get their `auto_now` fields set, as a save
     would; an auto-increment primary key is not read back."""
+    if not inserts:
+        return rows.update(**values) > 0
     db = rows.db
     connection = connections[db]
-    if connection.vendor != "postgresql" or not inserts:
+    if connection.vendor != "postgresql":
         with transaction.atomic(using=db):
             if not rows.update(**values):
                 return False
