@@ -441,14 +441,24 @@ def _fresh_step(step: int) -> Q:
 
 
 def _book_open_totp_step(
-    factor_pk: str, step: int, now: datetime, inserts: Sequence[Model] = ()
+    factor: Factor, step: int, now: datetime, inserts: Sequence[Model] = ()
 ) -> bool:
     """Accept `step` and reset the failure count in one UPDATE, only if no step at or after it
-    was accepted (replay protection by compare-and-set) and the factor is neither locked nor
-    throttled at `now`; `inserts` are stored in the same statement, only if it won."""
+    was accepted (replay protection by compare-and-set), the factor is neither locked nor
+    throttled at `now`, and its code parameters are still the ones the step was computed
+    with (a concurrent `Config` update would otherwise book a step in the wrong unit);
+    `inserts` are stored in the same statement, only if it won."""
     open_now = Q(next_check_at__isnull=True) | Q(next_check_at__lte=now)
     return update_then_insert(
-        Factor.objects.filter(_fresh_step(step), open_now, pk=factor_pk, locked=False),
+        Factor.objects.filter(
+            _fresh_step(step),
+            open_now,
+            pk=factor.pk,
+            locked=False,
+            alg=factor.alg,
+            code_length=factor.code_length,
+            time_step=factor.time_step,
+        ),
         {
             "last_accepted_step": step,
             "consecutive_failures": 0,
@@ -466,12 +476,12 @@ def factor_totp_approve(
     without a transaction: one conditional UPDATE that also stores `inserts` (e.g. the
     approved challenge and its event) when it wins. False changes nothing; the caller then
     takes the locked path (`factor_check_code`), which gates, compares again and books a
-    failure exactly. `factor` may be as the caller read it: it only supplies the seed and the
-    code parameters, which never change after creation."""
+    failure exactly. `factor` may be as the caller read it: it supplies the seed and the code
+    parameters, and the UPDATE only wins while the stored parameters are still those."""
     if recovery.looks_like_recovery_code(payload):
         return False
     step = _matching_totp_step(factor, payload, now)
-    return step is not None and _book_open_totp_step(factor.pk, step, now, inserts)
+    return step is not None and _book_open_totp_step(factor, step, now, inserts)
 
 
 def factor_check_code(

@@ -37,7 +37,8 @@ class AccountAdmin(admin.ModelAdmin):
     list_display = ("sid", "friendly_name", "status", "date_created")
     list_filter = ("status",)
     search_fields = ("sid", "friendly_name")
-    readonly_fields = ("sid", "date_created", "date_updated")
+    # The status moves only through the suspend/activate actions (compare-and-set).
+    readonly_fields = ("sid", "status", "date_created", "date_updated")
     fields = ("sid", "friendly_name", "status", "date_created", "date_updated")
     inlines = [ApiKeyInline]
     actions = ["suspend", "activate"]

@@ -79,3 +79,14 @@ def test_changelists_render_with_search(operator, tenant, service):
         tenant.auth_token
         not in operator.get(f"/admin/services/account/{tenant.sid}/change/").content.decode()
     )
+
+
+def test_the_admin_form_cannot_change_an_accounts_status(rf, admin_user):
+    """Suspending goes through the compare-and-set action, never a plain form save."""
+    from django.contrib import admin
+
+    from services.models import Account
+
+    request = rf.get("/admin/")
+    request.user = admin_user
+    assert "status" in admin.site._registry[Account].get_readonly_fields(request)

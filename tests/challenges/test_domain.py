@@ -300,3 +300,16 @@ def test_events_for_every_transition_and_no_secrets(service):
     for offset in (-1, 0, 1, 2):
         assert code_for(factor, secret, NOW, offset) not in dumped
     assert Challenge.objects.filter(pk=ok.pk).count() == 0  # deleted with the factor
+
+
+def test_an_optimistic_approval_loses_to_a_concurrent_config_change(service):
+    """A step computed with the time step the caller read must not be booked once the factor
+    counts in another unit: it would make every later code look replayed."""
+    from factors.models import Factor
+
+    factor, secret = make_verified_factor(service)
+    Factor.objects.filter(pk=factor.pk).update(time_step=60)  # committed meanwhile
+    before = Factor.objects.get(pk=factor.pk).last_accepted_step
+    code = code_for(factor, secret, NOW)  # valid for the 30 s step the caller read
+    assert not factor_domain.factor_totp_approve(factor=factor, payload=code, now=NOW)
+    assert Factor.objects.get(pk=factor.pk).last_accepted_step == before
