@@ -93,6 +93,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     )
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Server-side binding lets psycopg prepare a statement once it has run a few times on a
+    # connection, so PostgreSQL stops parsing and planning the hot statements on every request:
+    # half of its CPU per request (bench/README.md). Turn it off behind a pooler that cannot
+    # keep prepared statements across transactions (PgBouncer before 1.21 in transaction mode).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"server_side_binding": env.bool("DB_SERVER_SIDE_BINDING", default=True)}
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
