@@ -1,11 +1,34 @@
 """gunicorn settings for the API. Sync workers: measured faster than ASGI servers for this
 workload; a worker per core plus threads hides database round-trips."""
 
-import multiprocessing
+import math
 import os
+from pathlib import Path
+
+
+def usable_cores(cgroup: Path = Path("/sys/fs/cgroup")) -> int:
+    """The cores this process may use: its CPU affinity, capped by a container's CPU quota
+    (cgroup v2 `cpu.max`, or v1 `cpu.cfs_quota_us`). `os.cpu_count()` reports the host's cores,
+    so a container limited to 2 CPUs on a 64-core host would start 128 workers."""
+    cores = len(os.sched_getaffinity(0))
+    quota = period = None
+    try:
+        text = (cgroup / "cpu.max").read_text().split()
+        if text and text[0] != "max":
+            quota, period = int(text[0]), int(text[1])
+    except (OSError, ValueError, IndexError):
+        try:
+            quota = int((cgroup / "cpu" / "cpu.cfs_quota_us").read_text())
+            period = int((cgroup / "cpu" / "cpu.cfs_period_us").read_text())
+        except (OSError, ValueError):
+            pass
+    if quota and period and quota > 0:
+        cores = min(cores, max(1, math.ceil(quota / period)))
+    return cores
+
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2))
+workers = int(os.environ.get("GUNICORN_WORKERS", usable_cores() * 2))
 threads = int(os.environ.get("GUNICORN_THREADS", 1))
 worker_class = "gthread" if threads > 1 else "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))

@@ -10,11 +10,14 @@ request on a reused connection) is not among them.
 The CPU time of the app per request (this process's CPU over `count` requests, no HTTP
 server, no load generator) is the steadiest figure on a shared machine: wall-clock rates move
 with whatever else runs, CPU seconds of the request's own Python much less. It is what the
-speed work changes; the HTTP figures say what a client sees.
+speed work changes; the HTTP figures say what a client sees. PostgreSQL's share is measured
+beside it (`db_cpu_ms`: the CPU of this connection's server process, read from /proc, since
+the throwaway cluster runs on this machine): on two shared cores both halves count.
 """
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from collections.abc import Callable
@@ -55,10 +58,13 @@ def http_queries(
         send(0)
     summary = _summary(captured)
     if count:
-        wall, cpu = time.perf_counter(), time.process_time()
+        server = _server_cpu_reader()
+        wall, cpu, db_cpu = time.perf_counter(), time.process_time(), server()
         for i in range(1, count + 1):
             send(i)
         summary["cpu_ms"] = round((time.process_time() - cpu) * 1000 / count, 2)
+        if db_cpu is not None:
+            summary["db_cpu_ms"] = round((server() - db_cpu) * 1000 / count, 2)
         summary["wall_ms"] = round((time.perf_counter() - wall) * 1000 / count, 2)
         summary["requests"] = count
     return summary
@@ -73,6 +79,28 @@ def delivery_queries(attempt_sid: str) -> dict:
     if outcome != "sent":
         raise RuntimeError(f"query count: the delivery attempt was {outcome}")
     return _summary(captured)
+
+
+def _server_cpu_reader() -> Callable[[], float | None]:
+    """CPU seconds so far of the PostgreSQL process serving this connection, or None when it
+    is not a local PostgreSQL (its /proc entry is not ours to read)."""
+    if connection.vendor != "postgresql":
+        return lambda: None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    path = f"/proc/{pid}/stat"
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def read() -> float | None:
+        try:
+            with open(path) as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+
+    return read
 
 
 def _clock_measured() -> None:

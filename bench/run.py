@@ -186,6 +186,14 @@ def measure_http(
     return result
 
 
+def _request_cpu(per_request: dict) -> float | None:
+    """CPU ms of one request: the app's plus PostgreSQL's when the server's was measured."""
+    cpu = per_request.get("cpu_ms")
+    if cpu is None:
+        return None
+    return cpu + per_request.get("db_cpu_ms", 0.0)
+
+
 def judge(results: dict[str, dict]) -> None:
     for name, checks in TARGETS.items():
         r = results.get(name)
@@ -336,12 +344,13 @@ def main(argv: list[str]) -> int:
             results["baseline"]["requests_per_s"], again["requests_per_s"]
         )
         base = results["baseline"]["requests_per_s"]
-        base_cpu = results["baseline"]["per_request"].get("cpu_ms")
+        base_cpu = _request_cpu(results["baseline"]["per_request"])
         for r in results.values():
             r["ratio_to_baseline"] = round(r["requests_per_s"] / base, 3) if base else None
-            cpu = r["per_request"].get("cpu_ms")
+            cpu = _request_cpu(r["per_request"])
             if base_cpu and cpu:
-                # Same direction as the rate ratio: baseline CPU / this scenario's CPU.
+                # Same direction as the rate ratio: baseline CPU / this scenario's CPU, the
+                # app's and PostgreSQL's together where both were measured.
                 r["per_request"]["cpu_ratio_to_baseline"] = round(base_cpu / cpu, 3)
 
         worker_names = {"worker_noop", "worker_delivery", "fallback_lateness"}
@@ -451,7 +460,7 @@ def print_table(report: dict) -> None:
         print("\nsmoke run: it keeps the harness working; its figures judge nothing")
     print(
         f"\n{'scenario':<22}{'req/s':>9}{'x base':>8}{'@rate':>8}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'ok/sent':>12}{'cpu ms':>8}{'SQL':>5}  target"
+        f"{'ok/sent':>12}{'cpu ms':>8}{'db cpu':>8}{'SQL':>5}  target"
     )
     for name, r in report["scenarios"].items():
         if "requests_per_s" in r:
@@ -460,6 +469,7 @@ def print_table(report: dict) -> None:
                 f"{fmt(r['half_rate_per_s']):>8}{fmt(r['p50_ms'], '.2f'):>9}"
                 f"{fmt(r['p99_ms'], '.2f'):>9}{r['half_rate_ok']:>6}/{r['half_rate_sent']:<5}"
                 f"{fmt(r['per_request'].get('cpu_ms'), '.2f'):>8}"
+                f"{fmt(r['per_request'].get('db_cpu_ms'), '.2f'):>8}"
                 f"{r['per_request']['queries']:>5}  {verdict(r)}"
             )
         elif "per_s" in r:

@@ -8,22 +8,20 @@ consume seeded data (codes, verifications) map `i` into a range of their own per
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+from scripts.testenv import apt_install
+
 THREADS = 2
 
 
 def ensure_wrk() -> str:
     wrk = shutil.which("wrk")
-    if wrk is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, env=env)
+    if wrk is None and apt_install(["wrk"]):
         wrk = shutil.which("wrk")
     if wrk is None:
         sys.exit("wrk is needed: sudo apt-get install wrk")

@@ -4,7 +4,7 @@
 |-------|------|------|
 | 60308 | 429  | The challenge was denied after 5 wrong codes; every further response is refused. Twilio: "max attempts per Challenge reached". |
 | 60323 | 403  | The challenge passed its `expiration_date` (status `expired`). Twilio: "Challenge expired", 403. |
-| 60311 | 409  | The challenge was already approved; a second response cannot approve it again. |
+| 60322 | 403  | The challenge was already approved; a second response cannot approve it again (Twilio: "Challenge already responded", 403). |
 | 60202 | 429  | A verification's 5 wrong codes are used up (and new starts for its destination wait until its lifetime ends). |
 | 60203 | 429  | A 6th send to one destination within a verification's lifetime; for a phone factor, a 6th code (enrolment or challenge) to its number within 10 minutes. |
 | 60212 | 429  | Concurrent starts for one destination kept colliding. |
@@ -27,7 +27,7 @@ class ChallengeExpired(VerifyError):
 
 
 class ChallengeAlreadyApproved(VerifyError):
-    status, code = 409, 60311
+    status, code = 403, 60322
     default_message = "Challenge already approved"
 
 

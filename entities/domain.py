@@ -10,7 +10,7 @@ from verify_platform.lib.errors import VerifyError
 
 
 class EntityExists(VerifyError):
-    status, code = 409, 60360
+    status, code = 409, 60301
     default_message = "An Entity with this Identity already exists"
 
 

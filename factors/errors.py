@@ -4,7 +4,7 @@
 |-------|------|------|
 | 60310 | 429  | Too many consecutive failed checks on this factor: wait `Retry-After` seconds (the delay doubles with every further failure after the 5th). Twilio uses 60310 for "max attempts per factor". |
 | 60310 | 429  | The factor is locked after 100 consecutive failures (no `Retry-After`); an operator unlocks it in the admin. Same code as the throttle because a client reacts the same way: stop asking. |
-| 60318 | 400  | A challenge was requested for a factor that is still `unverified`. Twilio answers 60318 with 403; this server uses 400 as the request cannot succeed as sent. |
+| 60318 | 403  | A challenge was requested for a factor that is still `unverified` (Twilio: "Factor is unverified", 403). |
 | 60317 | 400  | A phone factor's enrolment code has expired, was used up (5 wrong codes) or is otherwise no longer usable: delete the factor and create it again. |
 | 60200 | 400  | Invalid parameter (`AuthPayload` not exactly `code_length` ASCII digits, bad `Binding.Secret`, out-of-range `Config.*`). |
 """
@@ -33,7 +33,7 @@ class FactorNotVerified(VerifyError):
     """Challenges prove possession of an enrolled authenticator; an unverified one proves
     nothing yet."""
 
-    status, code = 400, 60318
+    status, code = 403, 60318
     default_message = "Factor is not verified"
 
 

@@ -50,19 +50,27 @@ def find_pg_bindir() -> Path | None:
     return Path(candidates[-1]).parent if candidates else None
 
 
+def apt_install(packages: list[str]) -> bool:
+    """Install Debian packages when we are root on a machine with apt; False when we cannot
+    (the caller then says what to install)."""
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        return False
+    log(f"installing {' '.join(packages)} with apt-get")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
+        check=True,
+        env=env,
+    )
+    return True
+
+
 def ensure_installed() -> tuple[Path, str]:
     pg_bindir, redis = find_pg_bindir(), shutil.which("redis-server")
     missing = [pkg for pkg, ok in ((PG_PACKAGE, pg_bindir), (REDIS_PACKAGE, redis)) if not ok]
     if missing:
-        if os.geteuid() == 0 and shutil.which("apt-get"):
-            log(f"installing {' '.join(missing)} with apt-get")
-            env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-            subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-            subprocess.run(
-                ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
-                check=True,
-                env=env,
-            )
+        if apt_install(missing):
             pg_bindir, redis = find_pg_bindir(), shutil.which("redis-server")
         if not (pg_bindir and redis):
             sys.exit(

@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 
 from services import domain
 from services.models import Account, ApiKey, Event, Service
-from verify_platform.lib.admin import create_and_show_secret
+from verify_platform.lib.admin import create_and_show_secret, show_secret_once
 
 
 class AccountCreateForm(forms.Form):
@@ -41,7 +41,7 @@ class AccountAdmin(admin.ModelAdmin):
     readonly_fields = ("sid", "status", "date_created", "date_updated")
     fields = ("sid", "friendly_name", "status", "date_created", "date_updated")
     inlines = [ApiKeyInline]
-    actions = ["suspend", "activate"]
+    actions = ["suspend", "activate", "rotate_auth_token"]
 
     def add_view(self, request, form_url="", extra_context=None):
         return create_and_show_secret(
@@ -66,6 +66,28 @@ class AccountAdmin(admin.ModelAdmin):
             domain.account_set_status(account=a, status=Account.Status.ACTIVE) for a in queryset
         )
         self.message_user(request, f"{changed} account(s) activated.", messages.SUCCESS)
+
+    @admin.action(
+        description="Rotate the auth token of the selected account (the old one stops at once)"
+    )
+    def rotate_auth_token(self, request, queryset):
+        """For a leaked token: the new one is shown once. Webhook signatures are made with the
+        auth token, so the tenant must update its validation too."""
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one account.", messages.ERROR)
+            return None
+        account = queryset.get()
+        token = domain.account_rotate_auth_token(account=account)
+        self.log_change(request, account, "Rotated the auth token.")
+        return show_secret_once(
+            self,
+            request,
+            sid=account.pk,
+            secret=token,
+            secret_label="auth token",
+            title="Auth token rotated",
+            next_url=f"{account.pk}/change/",
+        )
 
 
 @admin.register(ApiKey)

@@ -58,6 +58,34 @@ def test_suspend_account_action(operator, tenant):
     assert account_authenticate(username=tenant.sid, password=tenant.auth_token) is None
 
 
+def test_rotate_auth_token_shows_the_new_token_once_and_the_old_one_stops(
+    operator, tenant, other_tenant
+):
+    response = operator.post(
+        "/admin/services/account/",
+        {"action": "rotate_auth_token", "_selected_action": [tenant.sid]},
+    )
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    token = re.search(r'<code id="secret">([0-9a-f]{32})</code>', response.content.decode())[1]
+    assert token != tenant.auth_token
+    assert account_authenticate(username=tenant.sid, password=token) == tenant.account
+    assert account_authenticate(username=tenant.sid, password=tenant.auth_token) is None
+    change = operator.get(f"/admin/services/account/{tenant.sid}/change/")
+    assert token not in change.content.decode()
+
+    # Two accounts at once would show two secrets on one page: refused, nothing rotated.
+    operator.post(
+        "/admin/services/account/",
+        {"action": "rotate_auth_token", "_selected_action": [tenant.sid, other_tenant.sid]},
+    )
+    assert account_authenticate(username=tenant.sid, password=token) == tenant.account
+    assert (
+        account_authenticate(username=other_tenant.sid, password=other_tenant.auth_token)
+        == other_tenant.account
+    )
+
+
 def test_changelists_render_with_search(operator, tenant, service):
     from entities.domain import entity_create
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import yaml
@@ -29,3 +30,23 @@ def test_image_refuses_development_settings_and_serves_with_gunicorn():
     assert "check --deploy --fail-level ERROR" in dockerfile
     assert "gunicorn verify_platform.wsgi:application" in dockerfile
     assert "USER verify" in dockerfile
+
+
+def _gunicorn_config():
+    import runpy
+
+    return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+
+
+def test_gunicorn_sizes_workers_from_a_containers_cpu_quota(tmp_path):
+    usable_cores = _gunicorn_config()["usable_cores"]
+    affinity = len(os.sched_getaffinity(0))
+    (tmp_path / "cpu.max").write_text("max 100000\n")
+    assert usable_cores(tmp_path) == affinity  # no quota: the cores we may run on
+    (tmp_path / "cpu.max").write_text("150000 100000\n")  # --cpus=1.5
+    assert usable_cores(tmp_path) == min(affinity, 2)
+    (tmp_path / "cpu.max").unlink()
+    (tmp_path / "cpu").mkdir()
+    (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("50000\n")  # cgroup v1, half a CPU
+    (tmp_path / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
+    assert usable_cores(tmp_path) == 1

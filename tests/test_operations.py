@@ -7,7 +7,7 @@ import json
 import logging
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from services.models import Account, ApiKey
 from services.queries import account_authenticate
@@ -135,7 +135,17 @@ def test_schema_generates_without_warnings(tmp_path):
     assert (tmp_path / "schema.yaml").read_text().startswith("openapi: 3")
 
 
-def test_bootstrap_demo_creates_once_and_prints_credentials(tmp_path, capsys):
+def test_bootstrap_demo_refuses_without_debug(tmp_path, settings):
+    settings.DEBUG = False
+    creds = tmp_path / "demo.json"
+    with pytest.raises(CommandError, match="DEBUG"):
+        call_command("bootstrap_demo", "--credentials-file", str(creds))
+    assert not creds.exists()
+    assert not Account.objects.filter(friendly_name="Demo").exists()
+
+
+def test_bootstrap_demo_creates_once_and_prints_credentials(tmp_path, capsys, settings):
+    settings.DEBUG = True
     creds = tmp_path / "demo.json"
     call_command("bootstrap_demo", "--credentials-file", str(creds))
     first = capsys.readouterr().out

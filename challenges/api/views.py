@@ -32,10 +32,12 @@ FORM = "application/x-www-form-urlencoded"
 ERRORS = {
     400: OpenApiResponse(
         description="60200 invalid parameter (e.g. `AuthPayload` not exactly `code_length` "
-        "ASCII digits); 60318 the factor is not verified yet."
+        "ASCII digits)."
     ),
-    403: OpenApiResponse(description="60323 the challenge has expired."),
-    409: OpenApiResponse(description="60311 the challenge was already approved."),
+    403: OpenApiResponse(
+        description="60323 the challenge has expired; 60322 the challenge was already approved; "
+        "60318 the factor is not verified yet."
+    ),
     429: OpenApiResponse(
         description="60308 the challenge was denied after 5 wrong codes; 60310 the factor is "
         "throttled (`Retry-After`) or locked after 100 consecutive failures."

@@ -22,7 +22,7 @@ class EntityListView(TwilioView):
         request={FORM: EntityForm},
         responses={
             201: EntitySerializer,
-            409: OpenApiResponse(description="60360 an Entity with this Identity exists."),
+            409: OpenApiResponse(description="60301 an Entity with this Identity exists."),
         },
         tags=["Entities"],
     )

@@ -70,7 +70,7 @@ def test_pending_challenge_answered_by_update(enrolled):
     assert done.status == "approved" and done.metadata == {"os": "Android"}
     with pytest.raises(TwilioRestException) as exc:
         entity.challenges(ch.sid).update(auth_payload=otp.at(now + 30))
-    assert exc.value.status == 409 and exc.value.code == 60311
+    assert exc.value.status == 403 and exc.value.code == 60322
 
 
 def test_five_wrong_codes_deny_then_429(enrolled):
@@ -95,7 +95,7 @@ def test_unverified_factor_is_400(sdk):
         entity.challenges.create(
             factor_sid=new.sid, auth_payload=pyotp.TOTP(new.binding["secret"]).now()
         )
-    assert exc.value.status == 400 and exc.value.code == 60318
+    assert exc.value.status == 403 and exc.value.code == 60318
 
 
 @pytest.mark.parametrize(

@@ -57,7 +57,7 @@ def test_challenge_sends_a_code_and_the_update_approves_it(
 
     # Replay: the approved challenge refuses the code again ...
     err = _error(lambda: _entity(sdk, service).challenges(created.sid).update(auth_payload=code))
-    assert (err.status, err.code) == (409, 60311)
+    assert (err.status, err.code) == (403, 60322)
     # ... and the code (or the enrolment's) is no answer to another challenge: each code is
     # bound to its own request.
     second = _entity(sdk, service).challenges.create(factor_sid=factor.sid)
@@ -134,7 +134,7 @@ def test_an_unverified_phone_factor_cannot_be_challenged(sdk, service):
         phone_number=MOBILE,
     )
     err = _error(lambda: _entity(sdk, service).challenges.create(factor_sid=factor.sid))
-    assert (err.status, err.code) == (400, 60318)
+    assert (err.status, err.code) == (403, 60318)
 
 
 def test_sixth_code_within_ten_minutes_is_429(sdk, service):

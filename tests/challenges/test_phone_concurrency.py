@@ -49,7 +49,7 @@ def test_twenty_correct_answers_approve_exactly_once(service):
 
     for (factor, challenge, _), outcomes in zip(rounds, race([r[2] for r in rounds]), strict=True):
         counts = Counter(outcomes)
-        assert counts == Counter({"approved": 1, "error 60311": 19}), counts
+        assert counts == Counter({"approved": 1, "error 60322": 19}), counts
         assert Challenge.objects.get(pk=challenge.pk).status == "approved"
         assert FactorCode.objects.get(challenge_id=challenge.pk).status == "approved"
         assert Factor.objects.get(pk=factor.pk).consecutive_failures == 0

@@ -44,7 +44,7 @@ def test_duplicate_identity_is_a_conflict(sdk, svc):
     sdk.services(svc.sid).entities.create(identity="duplicate-1")
     with pytest.raises(TwilioRestException) as exc:
         sdk.services(svc.sid).entities.create(identity="duplicate-1")
-    assert exc.value.status == 409
+    assert (exc.value.status, exc.value.code) == (409, 60301)  # Twilio: "Entity already exists"
 
 
 def test_other_tenant_gets_404(sdk, other_sdk, svc):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from challenges import domain
@@ -61,3 +61,20 @@ def test_expiry_decisions_are_unchanged_under_a_fast_host_clock(host_clock_fast,
 def test_a_fixed_moment_is_used_as_given():
     moment = timezone.now() - timedelta(days=3)
     assert clock.current_time(moment) is moment
+
+
+def test_a_failed_measurement_leaves_the_callers_transaction_usable(service):
+    """The measurement can fail inside a domain transaction; the transaction must go on."""
+
+    def failing_clock(execute, sql, params, many, context):
+        if "statement_timestamp" in sql:
+            sql = "SELECT 1 / 0"  # a real error on the server, as a lost or cancelled read
+        return execute(sql, params, many, context)
+
+    clock.forget_offset()
+    with transaction.atomic():
+        with connection.execute_wrapper(failing_clock):
+            moment = clock.current_time()
+        assert abs(moment - timezone.now()) < timedelta(minutes=1)
+        assert Verification.objects.filter(service=service).count() == 0  # not aborted
+    clock.forget_offset()

@@ -1,4 +1,5 @@
-"""Admin helpers: pages that create a credential through the domain and show it once."""
+"""Admin helpers: pages that create or replace a credential through the domain and show it
+once."""
 
 from __future__ import annotations
 
@@ -26,23 +27,45 @@ def create_and_show_secret(
     context = {**model_admin.admin_site.each_context(request), "title": title, "form": form}
     if request.method == "POST" and form.is_valid():
         obj, secret = create(form.cleaned_data)
-        opts = model_admin.model._meta
-        change_url = f"../{obj.pk}/change/"
         model_admin.log_addition(request, obj, [{"added": {}}])
-        response = TemplateResponse(
+        verbose_name = model_admin.model._meta.verbose_name.capitalize()
+        return show_secret_once(
+            model_admin,
             request,
-            "admin/verify/secret_once.html",
-            {
-                **context,
-                "title": f"{opts.verbose_name.capitalize()} created",
-                "sid": obj.pk,
-                "secret": secret,
-                "secret_label": secret_label,
-                "next_url": change_url,
-            },
+            sid=obj.pk,
+            secret=secret,
+            secret_label=secret_label,
+            title=f"{verbose_name} created",
+            next_url=f"../{obj.pk}/change/",
         )
-        response["Cache-Control"] = "no-store"
-        return response
     return TemplateResponse(
         request, "admin/verify/form.html", {**context, "submit_label": "Create"}
     )
+
+
+def show_secret_once(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    *,
+    sid: str,
+    secret: str,
+    secret_label: str,
+    title: str,
+    next_url: str,
+) -> TemplateResponse:
+    """The one page that shows a new secret: rendered in this response only (never a message
+    cookie or the session) and not cached."""
+    response = TemplateResponse(
+        request,
+        "admin/verify/secret_once.html",
+        {
+            **model_admin.admin_site.each_context(request),
+            "title": title,
+            "sid": sid,
+            "secret": secret,
+            "secret_label": secret_label,
+            "next_url": next_url,
+        },
+    )
+    response["Cache-Control"] = "no-store"
+    return response

@@ -18,9 +18,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 logger = logging.getLogger("verify_platform.clock")
@@ -48,11 +50,14 @@ def _measure() -> None:
         offset = timedelta(0)
         if connection.vendor == "postgresql":
             try:
-                before = timezone.now()
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT statement_timestamp()")
-                    database_time = cursor.fetchone()[0]
-                after = timezone.now()
+                # Inside a caller's transaction a failed statement would leave it aborted (every
+                # later statement refused), so the measurement gets a savepoint of its own there.
+                with transaction.atomic() if connection.in_atomic_block else _no_savepoint():
+                    before = timezone.now()
+                    with connection.cursor() as cursor:
+                        cursor.execute("SELECT statement_timestamp()")
+                        database_time = cursor.fetchone()[0]
+                    after = timezone.now()
             except DatabaseError:
                 # The caller's own statements will meet the same fault; keep the last offset
                 # and try again on the next call.
@@ -62,6 +67,11 @@ def _measure() -> None:
             if abs(offset) > timedelta(seconds=1):
                 logger.warning("host clock is %.1f s off the database's", offset.total_seconds())
         _offset, _measured_at = offset, time.monotonic()
+
+
+@contextmanager
+def _no_savepoint() -> Iterator[None]:
+    yield
 
 
 def forget_offset() -> None:

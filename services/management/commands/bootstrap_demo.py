@@ -1,7 +1,8 @@
 """Create, once, the demo account, service and operator login that `make run` prints.
 
 Secrets are stored only as digests, so the first run writes them to a file readable by the
-owner alone; later runs print them from that file.
+owner alone; later runs print them from that file. It refuses to run without DEBUG: a demo
+account whose token is printed on every start has no place on a production database.
 """
 
 import json
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from services import domain
 from services.models import Account, Service
@@ -27,6 +28,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, base_url: str, credentials_file: str, **options):
+        if not settings.DEBUG:
+            raise CommandError(
+                "bootstrap_demo is for development (make run sets DEBUG=true): it creates an "
+                "account whose credentials it prints on every start."
+            )
         path = Path(credentials_file)
         creds = json.loads(path.read_text()) if path.exists() else None
         if creds is None or not Account.objects.filter(pk=creds["account_sid"]).exists():
