@@ -100,8 +100,11 @@ def port_open(port: int) -> bool:
 
 
 class Postgres:
-    def __init__(self, bindir: Path, root: Path) -> None:
+    def __init__(self, bindir: Path, root: Path, *, synchronous_commit: bool = False) -> None:
+        """`synchronous_commit` for a cluster that will be crashed: without it a commit can be
+        acknowledged before its WAL is written, and the crash loses it."""
         self.bindir, self.root = bindir, root
+        self.synchronous_commit = synchronous_commit
         self.data, self.sock = root / "pg-data", root / "pg-sock"
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
@@ -132,6 +135,23 @@ class Postgres:
             stdout=subprocess.DEVNULL,
             cwd=self.root,
         )
+        self._launch()
+        subprocess.run(
+            [
+                str(self.bindir / "createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "verify",
+            ],
+            check=True,
+        )
+        return f"postgres://postgres@127.0.0.1:{self.port}/verify"
+
+    def _launch(self) -> None:
         self.proc = subprocess.Popen(
             [
                 str(self.bindir / "postgres"),
@@ -149,12 +169,12 @@ class Postgres:
                 "-c",
                 "fsync=off",
                 "-c",
-                "synchronous_commit=off",
+                f"synchronous_commit={'on' if self.synchronous_commit else 'off'}",
                 "-c",
                 "full_page_writes=off",
             ],
             user=self.user,
-            stdout=open(self.root / "postgres.log", "wb"),  # noqa: SIM115
+            stdout=open(self.root / "postgres.log", "ab"),  # noqa: SIM115
             stderr=subprocess.STDOUT,
             cwd=self.root,
         )
@@ -169,20 +189,17 @@ class Postgres:
             "PostgreSQL",
             self.proc,
         )
-        subprocess.run(
-            [
-                str(self.bindir / "createdb"),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "-U",
-                "postgres",
-                "verify",
-            ],
-            check=True,
-        )
-        return f"postgres://postgres@127.0.0.1:{self.port}/verify"
+
+    def crash(self) -> None:
+        """Immediate shutdown (`pg_ctl stop -m immediate`): connections cut, no checkpoint; the
+        next start runs crash recovery."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGQUIT)
+        self.proc.wait(timeout=30)
+
+    def restart(self) -> None:
+        """Start again after `crash()`, on the same port and data."""
+        self._launch()
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
