@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
 from urllib.parse import urlencode
 
 FORM = "application/x-www-form-urlencoded"
@@ -20,3 +24,19 @@ def assert_twilio_error(response, status: int, code: int) -> dict:
 def form(client, path: str, data: dict | list | None = None, **extra):
     """POST form-encoded, as the SDK does (list values become repeated keys)."""
     return client.post(path, urlencode(data or {}, doseq=True), content_type=FORM, **extra)
+
+
+def run_flow(module: str, env: dict[str, str], *, timeout: float) -> dict:
+    """Run `python -m <module>` (a scenario that needs a process of its own: its own database
+    or settings) from the checkout's root, and return the JSON object it printed last."""
+    root = Path(__file__).resolve().parent.parent
+    run = subprocess.run(
+        [sys.executable, "-m", module],
+        cwd=root,
+        env={**env, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])

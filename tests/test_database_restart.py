@@ -4,21 +4,13 @@ cleanly with 503, nothing acknowledged is lost, no process needs a restart to re
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import run_flow
 
 
 def test_database_crash_under_load_loses_nothing_acknowledged():
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "DJANGO_SETTINGS_MODULE": "verify_platform.settings",
-    }
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "verify_platform.settings"}
     # Its tasks go to a broker database no test worker reads; the budgets would refuse the load.
     broker = os.environ["CELERY_BROKER_URL"].rsplit("/", 1)[0]
     env.update(
@@ -29,16 +21,7 @@ def test_database_crash_under_load_loses_nothing_acknowledged():
         VERIFY_SERVICE_SENDS_PER_HOUR="0",
     )
     env.pop("DATABASE_URL")  # the flow runs a cluster of its own and crashes it
-    run = subprocess.run(
-        [sys.executable, "-m", "tests.database_restart_flow"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    result = json.loads(run.stdout.strip().splitlines()[-1])
+    result = run_flow("tests.database_restart_flow", env, timeout=240)
 
     # Every answer is a success or a clean 503 (Twilio's error shape), never a 500.
     assert set(result["statuses"]) <= {"200", "201", "503"}, result
