@@ -1,6 +1,7 @@
 """PostgreSQL crashes and restarts under load (SECURITY reliability matrix R2), run by
 tests/test_database_restart.py in a process of its own, because it owns its database: a cluster
-of its own, crashed (immediate shutdown) while threads create and check verifications.
+of its own, crashed (immediate shutdown) while client threads create and check verifications
+through gunicorn, the production server, whose workers must recover by themselves.
 
 Prints one JSON object: what the clients were told, and what the database kept.
 """
@@ -8,8 +9,10 @@ Prints one JSON object: what the clients were told, and what the database kept.
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -20,33 +23,47 @@ from urllib.parse import urlencode
 
 import django
 
+ROOT = Path(__file__).resolve().parent.parent
 THREADS = 3
 REFUSED_WHILE_DOWN = 3  # requests that must meet the dead database before it starts again
 SUCCESSES_AFTER_RESTART = 30
 DEADLINE_S = 60.0
+GUNICORN = ["--config", "gunicorn.conf.py"]
 
 
 def main() -> None:
-    from scripts.testenv import Postgres, ensure_installed
+    from scripts.testenv import Postgres, ensure_installed, free_port
 
     root = Path(tempfile.mkdtemp(prefix="pg-restart-"))
     os.chmod(root, 0o755)
     bindir, _ = ensure_installed()
     pg = Postgres(bindir, root, synchronous_commit=True)
     os.environ["DATABASE_URL"] = pg.start()
+    port = free_port()
+    server = None
     try:
-        print(json.dumps(run(pg)))
+        django.setup()
+        fixtures = seed()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "verify_platform.wsgi:application", *GUNICORN],
+            cwd=ROOT,
+            env={**os.environ, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "2"},
+            stdout=open(root / "gunicorn.log", "wb"),  # noqa: SIM115
+            stderr=subprocess.STDOUT,
+        )
+        _wait(lambda: _get(port, "/healthz") == 200, "gunicorn")
+        print(json.dumps(run(pg, port, fixtures)))
     finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
         pg.stop()
 
 
-def run(pg) -> dict:
-    django.setup()
+def seed() -> dict:
     from django.core.management import call_command
     from django.db import connection
-    from django.test import Client
 
-    from challenges.models import Verification
     from services import domain
 
     call_command("migrate", verbosity=0)
@@ -54,15 +71,21 @@ def run(pg) -> dict:
     service = domain.service_create(
         account=account, friendly_name="Restart Service", custom_code_enabled=True
     )
-    basic = "Basic " + base64.b64encode(f"{account.sid}:{token}".encode()).decode()
-    base = f"/v2/Services/{service.sid}"
-    connection.close()
+    connection.close()  # this process's connection would only see the crash
+    return {
+        "authorization": "Basic " + base64.b64encode(f"{account.sid}:{token}".encode()).decode(),
+        "base": f"/v2/Services/{service.sid}",
+    }
+
+
+def run(pg, port: int, fixtures: dict) -> dict:
+    from challenges.models import Verification
 
     started = time.monotonic()
     stop = threading.Event()
     lock = threading.Lock()
     log: list[tuple[float, str, int, str | None]] = []  # (t, what, status, sid)
-    phase = {"down": False, "refused_while_down": 0, "restarted_at": None}
+    phase = {"down": False, "refused_while_down": 0}
 
     def record(what: str, status: int, sid: str | None) -> None:
         with lock:
@@ -70,39 +93,40 @@ def run(pg) -> dict:
             if phase["down"] and status >= 500:
                 phase["refused_while_down"] += 1
 
-    def client_loop(n: int) -> None:
-        from django.db import connections
+    def post(path: str, data: dict) -> tuple[int, dict]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            conn.request(
+                "POST",
+                fixtures["base"] + path,
+                body=urlencode(data),
+                headers={
+                    "Authorization": fixtures["authorization"],
+                    "Content-Type": "application/x-www-form-urlencoded",
+                },
+            )
+            response = conn.getresponse()
+            return response.status, json.loads(response.read() or b"{}")
+        finally:
+            conn.close()
 
-        client = Client(SERVER_NAME="localhost", HTTP_AUTHORIZATION=basic)
+    def client_loop(n: int) -> None:
         i = 0
         while not stop.is_set():
-            to = f"+1415{n + 2}55{i:04d}"
-            code = f"{(n * 1000 + i) % 1_000_000:06d}"
-            form = "application/x-www-form-urlencoded"
-            created = client.post(
-                f"{base}/Verifications",
-                urlencode({"To": to, "Channel": "sms", "CustomCode": code}),
-                content_type=form,
-            )
-            sid = created.json().get("sid") if created.status_code == 201 else None
-            record("create", created.status_code, sid)
+            to, code = f"+1415{n + 2}55{i:04d}", f"{(n * 10_000 + i) % 1_000_000:06d}"
+            status, body = post("/Verifications", {"To": to, "Channel": "sms", "CustomCode": code})
+            sid = body.get("sid") if status == 201 else None
+            record("create", status, sid)
             if sid:
-                checked = client.post(
-                    f"{base}/VerificationCheck",
-                    urlencode({"VerificationSid": sid, "Code": code}),
-                    content_type=form,
-                )
-                ok = checked.status_code in (200, 201)
-                status = checked.json().get("status") if ok else None
-                record("check", checked.status_code, sid if status == "approved" else None)
+                status, body = post("/VerificationCheck", {"VerificationSid": sid, "Code": code})
+                record("check", status, sid if body.get("status") == "approved" else None)
             i += 1
-        connections.close_all()
 
     threads = [threading.Thread(target=client_loop, args=(n,)) for n in range(THREADS)]
     for t in threads:
         t.start()
     try:
-        _wait(lambda: sum(1 for e in log if e[2] in (200, 201)) >= 20, "traffic before the crash")
+        _wait(lambda: _successes_after(log, 0.0) >= 20, "traffic before the crash")
         pg.crash()
         with lock:
             phase["down"] = True
@@ -118,10 +142,10 @@ def run(pg) -> dict:
     finally:
         stop.set()
         for t in threads:
-            t.join(timeout=30)
+            t.join(timeout=60)
 
     created = {sid for _, what, status, sid in log if what == "create" and status == 201}
-    approved = {sid for _, what, status, sid in log if what == "check" and sid}
+    approved = {sid for _, what, _, sid in log if what == "check" and sid}
     kept = dict(Verification.objects.filter(sid__in=created).values_list("sid", "status"))
     failures = [t for t, _, status, _ in log if status >= 500]
     return {
@@ -137,6 +161,17 @@ def run(pg) -> dict:
 
 def _successes_after(log: list, moment: float) -> int:
     return sum(1 for t, _, status, _ in list(log) if t > moment and status in (200, 201))
+
+
+def _get(port: int, path: str) -> int | None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", path)
+        return conn.getresponse().status
+    except OSError:
+        return None
+    finally:
+        conn.close()
 
 
 def _wait(condition, what: str) -> None:
