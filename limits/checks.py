@@ -1,12 +1,14 @@
-"""Deploy check: counters kept in one process's memory do not limit a fleet of processes."""
+"""Checks: counters kept in one process's memory do not limit a fleet of processes (deploy);
+geo permissions name countries that exist (always: a typo would block a whole country)."""
 
 from __future__ import annotations
 
+import phonenumbers
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
-from django.core.checks import Tags, Warning, register
+from django.core.checks import Error, Tags, Warning, register
 
-from limits import conf
+from limits import conf, geo
 
 
 @register(Tags.security, deploy=True)
@@ -19,5 +21,19 @@ def shared_counters(app_configs, **kwargs) -> list[Warning]:
             "process allows the full budget.",
             hint="Set REDIS_URL so every process shares the counters.",
             id="limits.W001",
+        )
+    ]
+
+
+@register(Tags.security)
+def allowed_countries_exist(app_configs, **kwargs) -> list[Error]:
+    unknown = sorted(geo.allowed_countries() - phonenumbers.SUPPORTED_REGIONS)
+    if not unknown:
+        return []
+    return [
+        Error(
+            f"VERIFY_ALLOWED_COUNTRIES names unknown countries: {', '.join(unknown)}.",
+            hint="Use ISO 3166 alpha-2 codes, e.g. US,CA,GB.",
+            id="limits.E001",
         )
     ]

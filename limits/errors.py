@@ -11,6 +11,7 @@
 | 20429 | 429  | The account's or the service's send budget (`VERIFY_SEND_BUDGETS`, against SMS pumping) is used up for the current window; `Retry-After` is when it ends. |
 | 20503 | 503  | Redis, which holds the counters, cannot be reached: the start is refused (fail closed, never an unmetered send); `Retry-After` says when to retry. Checks never need Redis. |
 | 60202 | 429  | Too many consecutive failed checks to this destination (across verifications): starts and checks wait `Retry-After` seconds (the wait doubles with each further failure), and after 100 the destination is blocked (no `Retry-After`) until an operator clears it. |
+| 60605 | 403  | The destination's country is not in `VERIFY_ALLOWED_COUNTRIES` (Twilio: "Verification delivery attempt blocked" by Verify Geo Permissions). Nothing is written, counted or sent. |
 | 60200 | 400  | `RateLimits` names a rate limit the service does not have, or a value is not a string of at most 256 characters. |
 """
 
@@ -64,3 +65,10 @@ class DestinationThrottled(TooManyRequests):
 class DestinationBlocked(TooManyRequests):
     code = 60202
     default_message = "Destination blocked after too many failed checks; contact support"
+
+
+class DestinationCountryBlocked(VerifyError):
+    status, code = 403, 60605
+    default_message = (
+        "Verification delivery attempt blocked: the destination country is not enabled"
+    )

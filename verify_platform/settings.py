@@ -371,6 +371,9 @@ VERIFY_SEND_BUDGETS = {
 # without that every client would share the proxy's count.
 VERIFY_AUTH_FAILURES_PER_MINUTE = env.int("VERIFY_AUTH_FAILURES_PER_MINUTE", default=30)
 VERIFY_TRUSTED_PROXIES = env.list("VERIFY_TRUSTED_PROXIES", default=[])
+# Geo permissions: the countries (ISO 3166 alpha-2) codes may be sent to by SMS, WhatsApp or
+# voice; empty allows every country. Anything else is refused with 403 (60605).
+VERIFY_ALLOWED_COUNTRIES = env.list("VERIFY_ALLOWED_COUNTRIES", default=[])
 # Twilio's programmable Service Rate Limits: caps on what a tenant may configure.
 VERIFY_RATE_LIMITS = {
     "MAX_PER_SERVICE": env.int("VERIFY_MAX_RATE_LIMITS_PER_SERVICE", default=10),

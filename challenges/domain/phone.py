@@ -36,6 +36,7 @@ from channels import registry
 from factors.domain import CheckResult
 from factors.errors import FactorCodeUnavailable
 from factors.models import PHONE_FACTOR_CHANNELS, Factor
+from limits import geo
 from verify_platform.lib import crypto
 from verify_platform.lib.clock import current_time
 from verify_platform.lib.errors import InvalidParameter
@@ -91,6 +92,7 @@ def _session_start(
     now: datetime,
     challenge_id: str | None = None,
 ) -> FactorCode:
+    geo.destination_country_permit(to=_destination_of(factor))
     service = factor.service
     code = _new_code(service.code_length)
     salt = secrets.token_hex(16)

@@ -35,6 +35,7 @@ from challenges.models import (
     Verification,
 )
 from limits import domain as limits
+from limits import geo
 from services.models import Account, Service
 from verify_platform.lib import crypto
 from verify_platform.lib.clock import current_time
@@ -290,6 +291,8 @@ def verification_start(
     nothing).
     """
     plan = plan_for(service=service, channel=channel, to=to)
+    if channel != "email":
+        geo.destination_country_permit(to=to)
     moment = current_time(now)
     fields = {
         "custom_code": custom_code,

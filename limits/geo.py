@@ -1,0 +1,33 @@
+"""Geo permissions: the countries this installation sends codes to.
+
+SMS pumping and toll fraud live on premium ranges of a few countries; a service whose users
+live in three countries has no reason to send anywhere else. `VERIFY_ALLOWED_COUNTRIES` lists
+ISO 3166 alpha-2 codes (empty: every country). A start to another country is refused before
+anything is written, counted or sent: 403 with Twilio's code for Verify Geo Permissions.
+Email destinations are not phone numbers and are not judged.
+"""
+
+from __future__ import annotations
+
+import phonenumbers
+from django.conf import settings
+
+from limits.errors import DestinationCountryBlocked
+
+
+def allowed_countries() -> frozenset[str]:
+    return frozenset(c.upper() for c in getattr(settings, "VERIFY_ALLOWED_COUNTRIES", ()))
+
+
+def destination_country_permit(*, to: str) -> None:
+    """Raise DestinationCountryBlocked unless `to` (E.164) is in an allowed country. With no
+    list configured, the number is not even parsed (the common case costs nothing)."""
+    allowed = allowed_countries()
+    if not allowed:
+        return
+    try:
+        region = phonenumbers.region_code_for_number(phonenumbers.parse(to))
+    except phonenumbers.NumberParseException:
+        region = None
+    if region not in allowed:
+        raise DestinationCountryBlocked()
