@@ -6,7 +6,10 @@ from typing import Any
 
 from celery import Celery, signals
 
+from verify_platform.lib import broker
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "verify_platform.settings")
+broker.install()
 
 app = Celery("verify_platform")
 app.config_from_object("django.conf:settings", namespace="CELERY")
