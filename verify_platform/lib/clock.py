@@ -52,6 +52,9 @@ def _measure() -> None:
             try:
                 # Inside a caller's transaction a failed statement would leave it aborted (every
                 # later statement refused), so the measurement gets a savepoint of its own there.
+                # Connect first: a connection opened inside the timed round trip would move
+                # its midpoint by half the connect time.
+                connection.ensure_connection()
                 with transaction.atomic() if connection.in_atomic_block else _no_savepoint():
                     before = timezone.now()
                     with connection.cursor() as cursor:
