@@ -405,8 +405,9 @@ def _approve_sql(connection) -> str:
         f"AND {limits.destination_open_sql(connection)} RETURNING {column(V, 'sid')}), "
         f"a AS (UPDATE {table(A)} SET {column(A, 'status')} = %s, "
         f"{column(A, 'date_updated')} = %s "
-        f"WHERE {column(A, 'verification')} IN (SELECT {column(V, 'sid')} FROM v) "
-        f"AND {column(A, 'status')} = %s RETURNING 1), "
+        # By the verification's key (the attempts' own index), only once v has moved.
+        f"WHERE {column(A, 'verification')} = %s AND {column(A, 'status')} = %s "
+        "AND EXISTS (SELECT 1 FROM v) RETURNING 1), "
         f"d AS (DELETE FROM {table(T)} WHERE {column(T, 'service')} = %s "
         f"AND {column(T, 'to')} = %s AND {column(T, 'status')} = %s "
         "AND EXISTS (SELECT 1 FROM v) RETURNING 1) "
@@ -440,6 +441,7 @@ def _approve_in_one_statement(locked: Verification, now: datetime) -> bool:
         *limits.destination_open_params(service=locked.service, to=locked.to, now=now),
         AttemptStatus.CANCELED,
         now,
+        locked.pk,
         AttemptStatus.SCHEDULED,
         locked.service_id,
         locked.to,
