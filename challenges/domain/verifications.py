@@ -400,7 +400,10 @@ def _approve_sql(connection) -> str:
     sql = _APPROVE_SQL[connection.alias] = (
         f"WITH v AS (UPDATE {table(V)} SET {column(V, 'status')} = %s, "  # noqa: S608
         f"{column(V, 'code_sealed')} = '', {column(V, 'date_updated')} = %s "
-        f"WHERE {column(V, 'sid')} = %s AND {column(V, 'status')} = %s "
+        # The destination as well as the key: either index the planner picks (the primary
+        # key, or the partial unique index of pending verifications) then finds one row.
+        f"WHERE {column(V, 'sid')} = %s AND {column(V, 'service')} = %s "
+        f"AND {column(V, 'to')} = %s AND {column(V, 'status')} = %s "
         f"AND {column(V, 'expires_at')} > %s AND {column(V, 'check_attempts')} < %s "
         f"AND {limits.destination_open_sql(connection)} RETURNING {column(V, 'sid')}), "
         f"a AS (UPDATE {table(A)} SET {column(A, 'status')} = %s, "
@@ -435,6 +438,8 @@ def _approve_in_one_statement(locked: Verification, now: datetime) -> bool:
         Status.APPROVED,
         now,
         locked.pk,
+        locked.service_id,
+        locked.to,
         Status.PENDING,
         now,
         MAX_CHECK_ATTEMPTS,
