@@ -29,12 +29,17 @@ class Challenge(models.Model):
         NOT_REQUESTED = "not_requested"
 
     sid = models.CharField(primary_key=True, max_length=34, default=sids.challenge_sid)
-    service = models.ForeignKey("services.Service", on_delete=models.CASCADE, related_name="+")
+    # Every index below is written by each insert (a login): foreign keys are indexed by the
+    # Meta indexes that lead with them, never twice, and without PostgreSQL's extra
+    # `varchar_pattern_ops` copy (nothing searches ids by prefix).
+    service = models.ForeignKey(
+        "services.Service", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     entity = models.ForeignKey(
-        "entities.Entity", on_delete=models.CASCADE, related_name="challenges"
+        "entities.Entity", on_delete=models.CASCADE, related_name="challenges", db_index=False
     )
     factor = models.ForeignKey(
-        "factors.Factor", on_delete=models.CASCADE, related_name="challenges"
+        "factors.Factor", on_delete=models.CASCADE, related_name="challenges", db_index=False
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     responded_reason = models.CharField(
@@ -54,6 +59,9 @@ class Challenge(models.Model):
         ordering = ("date_created",)
         indexes = [
             models.Index(fields=["entity", "date_created", "sid"]),
+            # Deletes of a factor or a service find their challenges through these.
+            models.Index(fields=["factor"], name="challenge_factor"),
+            models.Index(fields=["service"], name="challenge_service"),
             # The expiry sweeper's scan.
             models.Index(
                 fields=["expiration_date"],
@@ -121,8 +129,9 @@ class Verification(OtpSession):
         FAILED = "failed"
 
     sid = models.CharField(primary_key=True, max_length=34, default=sids.verification_sid)
+    # Indexed by `(service, to, date_created)` and the partial unique index (see Challenge).
     service = models.ForeignKey(
-        "services.Service", on_delete=models.CASCADE, related_name="verifications"
+        "services.Service", on_delete=models.CASCADE, related_name="verifications", db_index=False
     )
     to = models.CharField(max_length=320)
     channel = models.CharField(max_length=16)
@@ -224,11 +233,22 @@ class DeliveryAttempt(models.Model):
         CANCELED = "canceled"
 
     sid = models.CharField(primary_key=True, max_length=34, default=sids.attempt_sid)
+    # Both owners are indexed by the unique constraints that lead with them (see Challenge).
     verification = models.ForeignKey(
-        Verification, on_delete=models.CASCADE, related_name="attempts", null=True, blank=True
+        Verification,
+        on_delete=models.CASCADE,
+        related_name="attempts",
+        null=True,
+        blank=True,
+        db_index=False,
     )
     factor_code = models.ForeignKey(
-        FactorCode, on_delete=models.CASCADE, related_name="attempts", null=True, blank=True
+        FactorCode,
+        on_delete=models.CASCADE,
+        related_name="attempts",
+        null=True,
+        blank=True,
+        db_index=False,
     )
     send_number = models.PositiveSmallIntegerField(default=1)
     step = models.PositiveSmallIntegerField(default=0)
@@ -254,7 +274,12 @@ class DeliveryAttempt(models.Model):
             models.Index(
                 fields=["lease_expires_at"], condition=Q(status="sending"), name="attempt_lease"
             ),
-            models.Index(fields=["provider_message_id"], name="attempt_provider_id"),
+            # Only sent attempts have an id to look up: an insert writes nothing here.
+            models.Index(
+                fields=["provider_message_id"],
+                condition=Q(provider_message_id__isnull=False),
+                name="attempt_provider_id",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -32,7 +32,7 @@ from verify_platform.lib import crypto
 from verify_platform.lib.clock import current_time
 from verify_platform.lib.errors import InvalidParameter
 from verify_platform.lib.phones import TEXT_CHANNELS, is_landline, mask_phone, normalize_phone
-from verify_platform.lib.statements import update_then_insert
+from verify_platform.lib.statements import update_sql_then_insert, update_then_insert
 from verify_platform.lib.transitions import compare_and_set
 
 logger = logging.getLogger("verify_platform.factors")
@@ -440,6 +440,34 @@ def _fresh_step(step: int) -> Q:
     return Q(last_accepted_step__isnull=True) | Q(last_accepted_step__lt=step)
 
 
+_BOOK_STEP_SQL: dict[str, str] = {}
+
+
+def _book_step_sql(connection) -> str:
+    """The booking UPDATE of `_book_open_totp_step`, written once per process from the
+    model's metadata (identifiers only, quoted; every value is a parameter): the hottest
+    write would otherwise build and compile a queryset on every request."""
+    sql = _BOOK_STEP_SQL.get(connection.alias)
+    if sql is None:
+        quote = connection.ops.quote_name
+        meta = Factor._meta
+
+        def column(name: str) -> str:
+            return quote(meta.get_field(name).column)
+
+        step, check_at = column("last_accepted_step"), column("next_check_at")
+        sql = _BOOK_STEP_SQL[connection.alias] = (
+            f"UPDATE {quote(meta.db_table)} SET {step} = %s, "  # noqa: S608 (identifiers only)
+            f"{column('consecutive_failures')} = 0, {check_at} = NULL, "
+            f"{column('date_last_used')} = %s "
+            f"WHERE {column('sid')} = %s AND ({step} IS NULL OR {step} < %s) "
+            f"AND ({check_at} IS NULL OR {check_at} <= %s) AND NOT {column('locked')} "
+            f"AND {column('alg')} = %s AND {column('code_length')} = %s "
+            f"AND {column('time_step')} = %s RETURNING {column('sid')}"
+        )
+    return sql
+
+
 def _book_open_totp_step(
     factor: Factor, step: int, now: datetime, inserts: Sequence[Model] = ()
 ) -> bool:
@@ -448,6 +476,24 @@ def _book_open_totp_step(
     throttled at `now`, and its code parameters are still the ones the step was computed
     with (a concurrent `Config` update would otherwise book a step in the wrong unit);
     `inserts` are stored in the same statement, only if it won."""
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql":
+        return update_sql_then_insert(
+            connection,
+            key=_book_step_sql,
+            update_sql=_book_step_sql(connection),
+            params=[
+                step,
+                now,
+                factor.pk,
+                step,
+                now,
+                factor.alg,
+                factor.code_length,
+                factor.time_step,
+            ],
+            inserts=inserts,
+        )
     open_now = Q(next_check_at__isnull=True) | Q(next_check_at__lte=now)
     return update_then_insert(
         Factor.objects.filter(

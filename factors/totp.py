@@ -83,11 +83,12 @@ def matching_step(
     Every step of the window is computed and compared, so the time taken does not depend on
     where (or whether) the code matched."""
     current = step_at(now, time_step)
+    hotp = pyotp.HOTP(secret, digits=digits, digest=DIGESTS[alg])  # one for the window
     found = None
     for step in range(current - skew, current + skew + 1):
         if step < 0:
             continue
-        expected = code_at_step(secret, step, alg=alg, digits=digits)
+        expected = hotp.at(step)
         if hmac.compare_digest(expected.encode(), code.encode()):
             found = step
     return found

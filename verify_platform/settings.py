@@ -101,6 +101,12 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"server_side_binding": env.bool("DB_SERVER_SIDE_BINDING", default=True)}
     )
+    # Django turns psycopg's automatic preparation off (`prepare_threshold=None`) unless it is
+    # given here: without it server-side binding alone still parses and plans every statement.
+    if DATABASES["default"]["OPTIONS"]["server_side_binding"]:
+        DATABASES["default"]["OPTIONS"].setdefault(
+            "prepare_threshold", env.int("DB_PREPARE_THRESHOLD", default=5)
+        )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

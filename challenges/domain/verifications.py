@@ -16,6 +16,7 @@ from challenges.domain.core import (
     _code_matches,
     _end,
     _enqueue_on_commit,
+    _event_fields,
     _lock,
     _new_code,
     _schedule_step,
@@ -36,12 +37,19 @@ from challenges.models import (
 )
 from limits import domain as limits
 from limits import geo
-from services.models import Account, Service
+from limits.models import DestinationThrottle
+from services.domain import event_build
+from services.models import Account, Event, Service
 from verify_platform.lib import crypto
 from verify_platform.lib.clock import current_time
 from verify_platform.lib.errors import InvalidParameter, NotFound
 from verify_platform.lib.prepared import PreparedQuery
-from verify_platform.lib.statements import insert_columns, insert_params
+from verify_platform.lib.statements import (
+    insert_columns,
+    insert_columns_of,
+    insert_params,
+    insert_select_sql,
+)
 
 
 def _with_attempts(verification: Verification, attempts: list[DeliveryAttempt]) -> None:
@@ -373,6 +381,89 @@ def verification_approve(
     return _terminal_update(verification=verification, target=Status.APPROVED, now=now)
 
 
+_APPROVE_SQL: dict[str, str] = {}
+
+
+def _approve_sql(connection) -> str:
+    """Built once per process from the models' metadata (identifiers only, quoted; every
+    value is a parameter): pending -> approved, the cancel of the scheduled steps, the end of
+    the destination's failure streak and the event, in one statement."""
+    sql = _APPROVE_SQL.get(connection.alias)
+    if sql is not None:
+        return sql
+    quote = connection.ops.quote_name
+
+    def column(model, name: str) -> str:
+        return quote(model._meta.get_field(name).column)
+
+    def table(model) -> str:
+        return quote(model._meta.db_table)
+
+    V, A, T = Verification, DeliveryAttempt, DestinationThrottle
+    sql = _APPROVE_SQL[connection.alias] = (
+        f"WITH v AS (UPDATE {table(V)} SET {column(V, 'status')} = %s, "  # noqa: S608
+        f"{column(V, 'code_sealed')} = '', {column(V, 'date_updated')} = %s "
+        # The destination as well as the key: either index the planner picks (the primary
+        # key, or the partial unique index of pending verifications) then finds one row.
+        f"WHERE {column(V, 'sid')} = %s AND {column(V, 'service')} = %s "
+        f"AND {column(V, 'to')} = %s AND {column(V, 'status')} = %s "
+        f"AND {column(V, 'expires_at')} > %s AND {column(V, 'check_attempts')} < %s "
+        f"AND {limits.destination_open_sql(connection)} RETURNING {column(V, 'sid')}), "
+        f"a AS (UPDATE {table(A)} SET {column(A, 'status')} = %s, "
+        f"{column(A, 'date_updated')} = %s "
+        # By the verification's key (the attempts' own index), only once v has moved.
+        f"WHERE {column(A, 'verification')} = %s AND {column(A, 'status')} = %s "
+        "AND EXISTS (SELECT 1 FROM v) RETURNING 1), "
+        f"d AS (DELETE FROM {table(T)} WHERE {column(T, 'service')} = %s "
+        f"AND {column(T, 'to')} = %s AND {column(T, 'status')} = %s "
+        "AND EXISTS (SELECT 1 FROM v) RETURNING 1) "
+        f"{insert_select_sql(connection, Event, 'v')}"
+    )
+    return sql
+
+
+def _approve_in_one_statement(locked: Verification, now: datetime) -> bool:
+    """A correct code on the locked, pending, unexpired verification with checks left: what
+    `_end(..., APPROVED)` and `destination_success_record` write (the compare-and-set, the
+    cancel of scheduled steps, the streak's end, the event) in one statement instead of
+    four, with the destination gate as one more condition. It runs after the locking read,
+    in its own statement: its snapshot sees every step the worker scheduled and every
+    failure recorded before the lock was taken, as the separate statements did. False
+    changes nothing (the gate refuses, or a service with webhooks, whose event also
+    schedules deliveries, or not PostgreSQL): the caller takes the step-by-step path."""
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql" or locked.service.has_enabled_webhooks:
+        return False
+    event = event_build(
+        **_event_fields(locked, f"verification.{Status.APPROVED}"),
+    )
+    params = [
+        Status.APPROVED,
+        now,
+        locked.pk,
+        locked.service_id,
+        locked.to,
+        Status.PENDING,
+        now,
+        MAX_CHECK_ATTEMPTS,
+        *limits.destination_open_params(service=locked.service, to=locked.to, now=now),
+        AttemptStatus.CANCELED,
+        now,
+        locked.pk,
+        AttemptStatus.SCHEDULED,
+        locked.service_id,
+        locked.to,
+        DestinationThrottle.Status.ACTIVE,
+        *insert_params(event, insert_columns_of(Event), connection),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_approve_sql(connection), params)
+        won = cursor.fetchone() is not None
+    if won:
+        locked.status, locked.code_sealed, locked.date_updated = Status.APPROVED, "", now
+    return won
+
+
 def _check(locked: Verification | None, code: str, now: datetime) -> tuple[Verification, bool]:
     """The check on the locked verification. Every write sets its fields in memory as well
     (the row is locked), so the answer needs no read-back. Returns the verification and
@@ -390,9 +481,12 @@ def _check(locked: Verification | None, code: str, now: datetime) -> tuple[Verif
         if ended:
             locked.date_updated = now
         return locked, ended
+    matches = _code_matches(locked, code)
+    if matches and _approve_in_one_statement(locked, now):
+        return locked, False
     # Read after the lock, in its own statement: it sees every failure committed before.
     streak = limits.destination_gate(service=locked.service, to=locked.to, now=now)
-    if _code_matches(locked, code):
+    if matches:
         if not _end(
             locked,
             Status.APPROVED,

@@ -211,3 +211,25 @@ def test_a_challenge_approved_on_create_is_few_statements(
     stored = Factor.objects.get(pk=factor.sid)
     assert stored.consecutive_failures == 0 and stored.last_accepted_step is not None
     assert Challenge.objects.get(pk=resp.json()["sid"]).status == "approved"
+
+
+def test_a_challenge_names_its_factor_through_the_tenant(
+    api, other_api, tenant, service, live_factor
+):
+    """The factor is read by its key and the tenant checked on the row: another tenant, a
+    sibling service or another identity get the 404 of a random SID, and nothing is booked."""
+    from services import domain as service_domain
+
+    factor, secret = live_factor
+    sibling = service_domain.service_create(account=tenant.account, friendly_name="Sibling")
+    data = {"FactorSid": factor.sid, "AuthPayload": code_for(factor, secret, timezone.now())}
+    for client, path in (
+        (other_api, challenges_path(service)),
+        (api, challenges_path(sibling)),
+        (api, f"/v2/Services/{service.sid}/Entities/someone-else/Challenges"),
+        (api, challenges_path(service).replace(IDENTITY, IDENTITY.upper())),
+    ):
+        assert_twilio_error(form(client, path, data), 404, 20404)
+    assert Factor.objects.get(pk=factor.sid).last_accepted_step == factor.last_accepted_step
+    assert not Challenge.objects.filter(factor_id=factor.sid).exists()
+    assert form(api, challenges_path(service), data).json()["status"] == "approved"

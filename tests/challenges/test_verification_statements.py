@@ -66,13 +66,13 @@ def test_the_resend_answer_is_what_was_committed(api, service):
 
 
 def test_a_correct_check_is_few_statements(api, service, django_assert_max_num_queries):
-    """Authentication, the verification found and locked in one read, the destination gate,
-    the compare-and-set, the cancel of scheduled steps and the event (plus the savepoint
-    pair). No destination reset without a failure on record, no read-back."""
+    """Authentication, the verification found and locked in one read, and one statement
+    for the compare-and-set, the destination gate, the cancel of scheduled steps, the end
+    of a streak and the event (plus the savepoint pair). No read-back."""
     verification = domain.verification_start(
         service=service, to=MOBILE, channel="sms", custom_code=CODE
     )
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(5):
         resp = form(api, check_path(service), {"To": MOBILE, "Code": CODE})
     assert resp.status_code == 201, resp.content
     body = resp.json()
@@ -89,7 +89,7 @@ def test_a_check_by_sid_is_few_statements(api, service, django_assert_max_num_qu
     verification = domain.verification_start(
         service=service, to=MOBILE, channel="sms", custom_code=CODE
     )
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(5):
         resp = form(api, check_path(service), {"VerificationSid": verification.sid, "Code": CODE})
     assert resp.status_code == 201 and resp.json()["status"] == "approved"
 

@@ -71,3 +71,49 @@ def test_a_failing_insert_undoes_the_update(service):
         )
     assert Factor.objects.get(pk=factor.pk).consecutive_failures == 0
     assert not Event.objects.filter(type="x.test").exists()
+
+
+def _prepared(value):
+    """A JSON parameter is an adapter object; compare what it wraps."""
+    return ("json", value.obj) if hasattr(value, "obj") else value
+
+
+def test_insert_params_are_what_django_prepares(service):
+    """The unprepared fast path gives exactly the parameters of Django's own preparation,
+    for every column of the rows the hot paths insert (str, int, bool, None, aware
+    datetimes, JSON, foreign keys, auto_now fields)."""
+    from django.db import connection
+
+    from challenges.models import DeliveryAttempt, Verification
+    from verify_platform.lib.clock import current_time
+    from verify_platform.lib.statements import insert_columns_of, insert_params
+
+    factor, _ = make_verified_factor(service)
+    challenge, event = _rows(factor, service)
+    now = current_time()
+    verification = Verification(
+        service=service,
+        to="+14155550100",
+        channel="sms",
+        plan=[{"channel": "sms"}],
+        code_hash="h",
+        code_salt="s",
+        expires_at=now,
+        custom_code=True,
+    )
+    attempt = DeliveryAttempt(verification=verification, channel="sms", due_at=now, deadline=now)
+    for obj in (challenge, event, verification, attempt):
+        fields = insert_columns_of(type(obj))
+        fast = insert_params(obj, fields, connection)
+        # auto_now fields: the value the fast path set on the instance (a second pre_save
+        # would take a new time).
+        django = [
+            f.get_db_prep_save(
+                getattr(obj, f.attname)
+                if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+                else f.pre_save(obj, True),
+                connection,
+            )
+            for f in fields
+        ]
+        assert [_prepared(v) for v in fast] == [_prepared(v) for v in django], type(obj)
