@@ -59,8 +59,7 @@ def paginate(
     extra_query: dict[str, str] | None = None,
 ) -> dict:
     """One page of `queryset` ordered by (date_created, pk), as Twilio's list body."""
-    params = PageQuery(data=request.query_params)
-    params.is_valid(raise_exception=True)
+    params = PageQuery.check(request.query_params)
     size = params.validated_data["page_size"]
     page = params.validated_data["page"]
     token = params.validated_data.get("page_token")

@@ -72,6 +72,4 @@ def validated(form_class, request: Request, *, source: str = "data", **kwargs):
     """Validate the request's form (or query string) and return the bound form; invalid input
     raises a 400 naming the parameter."""
     data = request.data if source == "data" else request.query_params
-    form = form_class(data=data, **kwargs)
-    form.is_valid(raise_exception=True)
-    return form
+    return form_class.check(data, **kwargs)
