@@ -101,3 +101,31 @@ def test_the_admin_keeps_sessions_csrf_users_and_messages(settings):
     assert index.status_code == 200
     assert index.wsgi_request.user.username == "op"
     assert hasattr(index.wsgi_request, "_messages")
+
+
+PATHS = [
+    "/v2/Services/VA0123456789abcdef0123456789abcdef",
+    "/v2/Services/VA01/Entities/ünïcode/Factors",
+    "/v2/Services/VA01/Entities/with space",
+    "/v2/Services/VA01/Entities/pct%20encoded",
+    "/v2/Services/VA01/Entities/o'brien+(x)!*@~",
+    "/v2/Services/VA01/Entities/a\"b<c>",
+    "/v2/Services?PageSize=5&Page=1",
+    "//evil.example.com/x",
+    "/v2/./Services",
+    "/v2/../Services",
+    "relative/path",
+    "",
+]
+
+
+@pytest.mark.parametrize("host", ["testserver", "127.0.0.1:8000", "[::1]:8000", "Verify.Example"])
+@pytest.mark.parametrize("secure", [False, True])
+def test_absolute_url_is_what_django_builds(settings, host, secure):
+    from verify_platform.lib.api.fields import absolute_url
+
+    settings.ALLOWED_HOSTS = ["*"]
+    http = APIRequestFactory().get("/v2/Services", HTTP_HOST=host, secure=secure)
+    for request in (http, Request(http)):
+        for path in PATHS:
+            assert absolute_url(request, path) == http.build_absolute_uri(path), path
