@@ -109,7 +109,7 @@ PATHS = [
     "/v2/Services/VA01/Entities/with space",
     "/v2/Services/VA01/Entities/pct%20encoded",
     "/v2/Services/VA01/Entities/o'brien+(x)!*@~",
-    "/v2/Services/VA01/Entities/a\"b<c>",
+    '/v2/Services/VA01/Entities/a"b<c>',
     "/v2/Services?PageSize=5&Page=1",
     "//evil.example.com/x",
     "/v2/./Services",
