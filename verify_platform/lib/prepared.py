@@ -70,6 +70,10 @@ class _Compiled:
         ]
         self.populators = get_related_populators(klass_info, compiler.select, self.db)
         self.annotations = compiler.annotation_col_map or {}
+        # What `compiler.results_iter` works out on every call, worked out once.
+        columns = [column[0] for column in compiler.select[0 : compiler.col_count]]
+        self.converters = compiler.get_converters(columns)
+        self.composite = columns if compiler.has_composite_fields(columns) else None
 
     def run(self, arguments: tuple) -> list[Model]:
         params = [arguments[value] if is_marker else value for is_marker, value in self.slots]
@@ -79,7 +83,11 @@ class _Compiled:
         if not rows:
             return []
         found = []
-        for row in self.compiler.results_iter(results=[rows]):
+        if self.converters:
+            rows = self.compiler.apply_converters(rows, self.converters)
+        if self.composite is not None:
+            rows = self.compiler.composite_fields_to_tuples(rows, self.composite)
+        for row in rows:
             obj = self.model.from_db(self.db, self.init_list, row[self.start : self.end])
             for populator in self.populators:
                 populator.populate(row, obj)

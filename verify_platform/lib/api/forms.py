@@ -31,6 +31,8 @@ class TwilioForm(serializers.Serializer):
     """Base of every input serializer; unknown parameters are ignored, like Twilio does."""
 
     _python_names: dict[str, str] = {}
+    _wire_names: dict[str, str] = {}
+    _field_pool: list[serializers.BindingDict] = []
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -41,6 +43,39 @@ class TwilioForm(serializers.Serializer):
                 python_names[wire] = name
             renamed[wire] = field
         cls._declared_fields, cls._python_names = renamed, python_names
+        cls._wire_names = {python: wire for wire, python in python_names.items()}
+        cls._field_pool = []  # per class: a subclass never borrows its parent's fields
+
+    @classmethod
+    def check(cls, data: Any, **kwargs: Any) -> TwilioForm:
+        """A bound form for `data`, validated; invalid input raises DRF's ValidationError.
+
+        DRF gives every serializer instance a deep copy of the declared fields, and for
+        these forms the copy costs about as much as the validation itself. Bound fields
+        depend only on the class (the request's data, `partial`, context, errors and
+        validated data live on the form, which fields reach through `parent`), so sets of
+        bound fields are kept in a per-class pool: a validation takes one set out, points
+        its fields at this form and puts it back afterwards. A set is only ever used by one
+        validation at a time, whatever the threads, and a form keeps no set after its own
+        validation (`form.fields`, if read later, is a fresh copy as DRF makes it).
+        """
+        form = cls(data=data, **kwargs)
+        pool = cls._field_pool
+        try:
+            fields = pool.pop()
+        except IndexError:  # first use, or every set in use by other threads right now
+            fields = cls().fields
+        for field in fields.values():
+            field.parent = form
+        form.__dict__["fields"] = fields  # where DRF's cached_property keeps them
+        try:
+            form.is_valid(raise_exception=True)
+        finally:
+            del form.__dict__["fields"]
+            for field in fields.values():
+                field.parent = None  # no reference from the pool to a request's data
+            pool.append(fields)
+        return form
 
     def get_fields(self) -> dict[str, serializers.Field]:
         # DRF deep-copies declared fields by re-running their constructors, so the Python
@@ -62,7 +97,7 @@ class TwilioForm(serializers.Serializer):
         object, a list item) may carry `\\u0000` or an unpaired surrogate, which DRF's
         text checks never see and PostgreSQL refuses with an error, not a 400."""
         value = super().to_internal_value(data)
-        wire_names = {python: wire for wire, python in self._python_names.items()}
+        wire_names = self._wire_names
         for name, item in value.items():
             if not storable(item):
                 raise serializers.ValidationError(

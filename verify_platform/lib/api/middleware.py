@@ -8,11 +8,15 @@ import time
 import uuid
 
 from django.conf import settings
+from django.contrib.auth import middleware as auth_middleware
+from django.contrib.messages import middleware as messages_middleware
+from django.contrib.sessions import middleware as sessions_middleware
 
 from verify_platform.lib.api.exceptions import error_response
 from verify_platform.lib.errors import RequestTooLarge
 
 logger = logging.getLogger("verify_platform.requests")
+API_PREFIX = "/v2/"
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 
 
@@ -62,3 +66,34 @@ class RequestLogMiddleware:
                 (time.perf_counter() - started) * 1000,
             )
         return response
+
+
+class _BrowserOnly:
+    """Skips the wrapped Django middleware on API paths.
+
+    The API is stateless: HTTP Basic on every request, no cookies, no session, no flash
+    messages, `request.user` set by DRF's own authentication. Sessions, Django's user and
+    messages serve the admin; on an API request they only build objects nobody reads (a
+    session store, a lazy user, two message storages), and they never change an API
+    response, since an untouched session or message store writes no cookie or header. They
+    stay subclasses of Django's classes so the admin's system checks still find them.
+    """
+
+    get_response: object
+
+    def __call__(self, request):
+        if request.path_info.startswith(API_PREFIX):
+            return self.get_response(request)
+        return super().__call__(request)
+
+
+class SessionMiddleware(_BrowserOnly, sessions_middleware.SessionMiddleware):
+    pass
+
+
+class AuthenticationMiddleware(_BrowserOnly, auth_middleware.AuthenticationMiddleware):
+    pass
+
+
+class MessageMiddleware(_BrowserOnly, messages_middleware.MessageMiddleware):
+    pass

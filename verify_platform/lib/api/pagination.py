@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from django.db.models import Q, QuerySet
 from rest_framework import serializers
 
+from verify_platform.lib.api.fields import absolute_url
 from verify_platform.lib.api.forms import StrictIntegerField, TwilioForm
 from verify_platform.lib.errors import InvalidParameter
 
@@ -59,8 +60,7 @@ def paginate(
     extra_query: dict[str, str] | None = None,
 ) -> dict:
     """One page of `queryset` ordered by (date_created, pk), as Twilio's list body."""
-    params = PageQuery(data=request.query_params)
-    params.is_valid(raise_exception=True)
+    params = PageQuery.check(request.query_params)
     size = params.validated_data["page_size"]
     page = params.validated_data["page"]
     token = params.validated_data.get("page_token")
@@ -86,7 +86,7 @@ def paginate(
     else:
         has_next, has_previous = has_more, bool(token)
 
-    base = request.build_absolute_uri(request.path)
+    base = absolute_url(request, request.path)
     extra = {k: v for k, v in (extra_query or {}).items() if v is not None}
 
     def page_url(number: int, page_token: str | None = None) -> str:

@@ -8,6 +8,7 @@ from django.http import HttpRequest, JsonResponse
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from verify_platform.lib.api import fields
 from verify_platform.lib.api.schema import TwilioAutoSchema
 from verify_platform.lib.errors import NotFound
 
@@ -32,7 +33,7 @@ class TwilioView(APIView):
 
 
 def absolute_url(request: Request | HttpRequest, path: str) -> str:
-    return request.build_absolute_uri(path)
+    return fields.absolute_url(request, path)
 
 
 def not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
@@ -72,6 +73,4 @@ def validated(form_class, request: Request, *, source: str = "data", **kwargs):
     """Validate the request's form (or query string) and return the bound form; invalid input
     raises a 400 naming the parameter."""
     data = request.data if source == "data" else request.query_params
-    form = form_class(data=data, **kwargs)
-    form.is_valid(raise_exception=True)
-    return form
+    return form_class.check(data, **kwargs)
