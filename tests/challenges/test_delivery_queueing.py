@@ -118,3 +118,15 @@ def test_a_connection_the_server_closed_is_replaced_before_the_task(health_check
     assert not connection.health_check_done  # left to Django's check
     assert _backend_pid() != old_pid
     assert health_checks == [False]  # the check ran, failed, and the connection was replaced
+
+
+def test_a_send_task_stores_no_result():
+    """Nobody reads a send's return value (the row records the outcome): a result store would
+    cost every message a write to it."""
+    from celery.backends.base import DisabledBackend
+
+    from challenges.tasks import delivery_attempt_send_task
+    from verify_platform.celery import app
+
+    assert delivery_attempt_send_task.ignore_result
+    assert isinstance(app.backend, DisabledBackend)
