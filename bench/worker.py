@@ -65,6 +65,28 @@ class Worker:
             tail = self.log_path.read_text(errors="replace")[-3000:]
             raise WorkerFailed(f"the Celery worker exited:\n{tail}")
 
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU of the worker and its pool processes so far (Linux /proc; None
+        elsewhere). Per message, the steadiest figure on a shared machine: a wall-clock rate
+        moves with whatever else runs."""
+        if self.proc is None:
+            return None
+        try:
+            stats = {}
+            for entry in os.scandir("/proc"):
+                if entry.name.isdigit():
+                    try:
+                        with open(f"/proc/{entry.name}/stat") as f:
+                            fields = f.read().rsplit(")", 1)[1].split()
+                    except OSError:
+                        continue  # exited meanwhile
+                    stats[int(entry.name)] = fields
+        except OSError:
+            return None
+        pids = {self.proc.pid} | {pid for pid, f in stats.items() if int(f[1]) == self.proc.pid}
+        ticks = sum(int(stats[pid][11]) + int(stats[pid][12]) for pid in pids if pid in stats)
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
@@ -82,20 +104,25 @@ def _drain(
     """Poll `remaining` until 0; the rate is counted from the first completion seen, so the
     worker's start-up is not charged to it."""
     end = time.monotonic() + deadline_s
-    first_t = first_left = None
+    first_t = first_left = first_cpu = None
     while True:
         worker.check()
         left = remaining()
         now = time.monotonic()
         if first_t is None and left < total:
-            first_t, first_left = now, left
+            first_t, first_left, first_cpu = now, left, worker.cpu_seconds()
         if left == 0:
             break
         if now > end:
             raise WorkerFailed(f"{left} of {total} still not done after {deadline_s:.0f}s")
         time.sleep(POLL_S)  # polling a running worker
     elapsed = max(now - first_t, POLL_S)
-    return {"messages": total, "seconds": round(elapsed, 3), "per_s": (first_left or 0) / elapsed}
+    result = {"messages": total, "seconds": round(elapsed, 3), "per_s": (first_left or 0) / elapsed}
+    last_cpu = worker.cpu_seconds()
+    if first_cpu is not None and last_cpu is not None and first_left:
+        # The worker's own CPU (parent + pool) per message, over the same span as the rate.
+        result["worker_cpu_ms_per_message"] = round(1000 * (last_cpu - first_cpu) / first_left, 3)
+    return result
 
 
 def _queue_length(broker) -> int:
