@@ -6,6 +6,13 @@ resource to the same webhook is unfinished, which keeps each resource's events i
 (2) the endpoint is called with a timeout, outside any transaction; (3) a short transaction
 records the outcome, but only if this worker still holds the claim (same attempt number),
 and schedules the retry or releases the next event of the resource.
+
+Every time here is the platform clock (`verify_platform.lib.clock`: the database's, whichever
+host reads it), never one host's own: a lease written by one worker is judged expired by the
+sweeper of another, and a retry due at 12:00:10 must not be taken at 12:00:05 by a worker
+whose clock runs fast. The outcome is timed when the answer (or the timeout) arrived, not when
+the call started: a retry waits its backoff after the failure, and the retry window and the
+auto-disable streak count the time the calls really took.
 """
 
 from __future__ import annotations
@@ -23,12 +30,11 @@ from cryptography.fernet import InvalidToken
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
 from services.models import Webhook, WebhookDelivery
 from services.webhooks import conf, destinations, dispatch, payload, signing
 from services.webhooks.domain import webhook_disable
-from verify_platform.lib import crypto
+from verify_platform.lib import clock, crypto
 
 logger = logging.getLogger("services.webhooks")
 
@@ -43,7 +49,7 @@ class SendResult:
     error: str = ""
     latency_ms: int = 0
     body: str = ""
-    retry_after: float | None = None
+    retry_after: str | None = None  # the header as received; read against the record time
     permanent: bool = False
 
     @property
@@ -96,8 +102,9 @@ def _parse_retry_after(value: str | None, now: datetime) -> float | None:
     return max((when - now).total_seconds(), 0.0)
 
 
-def delivery_claim(*, delivery_id: int, now: datetime) -> WebhookDelivery | None:
+def delivery_claim(*, delivery_id: int, now: datetime | None = None) -> WebhookDelivery | None:
     """Move a due delivery to `sending` under a lease; None unless this caller won."""
+    now = clock.current_time(now)
     lease = timedelta(seconds=conf.get("LEASE_SECONDS"))
     won = (
         WebhookDelivery.objects.filter(
@@ -109,7 +116,7 @@ def delivery_claim(*, delivery_id: int, now: datetime) -> WebhookDelivery | None
             attempts=F("attempts") + 1,
             lease_expires_at=now + lease,
             last_attempt_at=now,
-            date_updated=timezone.now(),
+            date_updated=now,
         )
     )
     if not won:
@@ -120,7 +127,8 @@ def delivery_claim(*, delivery_id: int, now: datetime) -> WebhookDelivery | None
 
 
 def _send(delivery: WebhookDelivery, now: datetime) -> SendResult:
-    """One signed POST, bounded by the connect and read timeouts; never raises."""
+    """One signed POST (signed and stamped `now`, the claim's time), bounded by the connect
+    and read timeouts; never raises."""
     webhook, event = delivery.webhook, delivery.event
     if not destinations.destination_allowed(webhook.webhook_url):
         return SendResult(status_code=None, error="destination not allowed", permanent=True)
@@ -167,7 +175,7 @@ def _send(delivery: WebhookDelivery, now: datetime) -> SendResult:
                 status_code=response.status_code,
                 latency_ms=int((time.monotonic() - started) * 1000),
                 body=text,
-                retry_after=_parse_retry_after(response.headers.get("Retry-After"), now),
+                retry_after=response.headers.get("Retry-After"),
             )
     except requests.Timeout:
         error = "timeout"
@@ -183,15 +191,19 @@ def _send(delivery: WebhookDelivery, now: datetime) -> SendResult:
 
 
 def delivery_record(*, delivery: WebhookDelivery, result: SendResult, now: datetime) -> str | None:
-    """Store the outcome of the attempt this caller claimed; the new status, or None when
-    the claim had been taken back (lease expired) and the result is dropped."""
+    """Store the outcome of the attempt this caller claimed, as of `now` (when the answer
+    came); the new status, or None when the claim had been taken back (lease expired) and the
+    result is dropped."""
+    now = clock.current_time(now)
     window = timedelta(seconds=conf.get("RETRY_WINDOW_SECONDS"))
     delay: float | None = None
     if result.succeeded:
         target = Status.SUCCEEDED
     elif result.retryable and now - delivery.window_started_at < window:
         target = Status.PENDING
-        delay = retry_delay(delivery.attempts, retry_after=result.retry_after)
+        delay = retry_delay(
+            delivery.attempts, retry_after=_parse_retry_after(result.retry_after, now)
+        )
     else:
         target = Status.FAILED
     terminal = target != Status.PENDING
@@ -207,7 +219,7 @@ def delivery_record(*, delivery: WebhookDelivery, result: SendResult, now: datet
             last_latency_ms=result.latency_ms,
             last_response_body=result.body,
             date_completed=now if terminal else None,
-            date_updated=timezone.now(),
+            date_updated=now,
         )
         if not won:
             return None
@@ -234,7 +246,7 @@ def _webhook_streak(webhook: Webhook, *, succeeded: bool, now: datetime) -> None
     long_enough = now - since >= timedelta(seconds=conf.get("DISABLE_AFTER_SECONDS"))
     if streak >= conf.get("DISABLE_AFTER_FAILURES") and long_enough:
         reason = f"{streak} consecutive failed attempts since {since:%Y-%m-%dT%H:%M:%SZ}"
-        if webhook_disable(webhook=webhook, reason=reason, auto=True):
+        if webhook_disable(webhook=webhook, reason=reason, auto=True, now=now):
             logger.warning("webhook %s disabled automatically: %s", webhook.pk, reason)
 
 
@@ -264,7 +276,7 @@ def _cancel(delivery: WebhookDelivery, *, now: datetime, reason: str) -> None:
             lease_expires_at=None,
             last_error=reason,
             date_completed=now,
-            date_updated=timezone.now(),
+            date_updated=now,
         )
         if won:
             _release_next(delivery)
@@ -272,30 +284,33 @@ def _cancel(delivery: WebhookDelivery, *, now: datetime, reason: str) -> None:
 
 def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> str | None:
     """Make the due attempt of one delivery. Returns its new status, or None when there was
-    nothing to do (not due, not pending, waiting for an earlier event, or claimed elsewhere)."""
+    nothing to do (not due, not pending, waiting for an earlier event, or claimed elsewhere).
+
+    `now` fixes the clock for the whole attempt (tests, replays); without it the claim and
+    the signature carry the time the call starts and the outcome the time it ended."""
     if transaction.get_connection().in_atomic_block:
         raise RuntimeError("webhook deliveries must not run inside a transaction")
-    now = now or timezone.now()
-    delivery = delivery_claim(delivery_id=delivery_id, now=now)
+    started = clock.current_time(now)
+    delivery = delivery_claim(delivery_id=delivery_id, now=started)
     if delivery is None:
         return None
     if delivery.webhook.status != Webhook.Status.ENABLED:
-        _cancel(delivery, now=now, reason="webhook disabled")
+        _cancel(delivery, now=started, reason="webhook disabled")
         return Status.CANCELED
-    result = _send(delivery, now)
-    return delivery_record(delivery=delivery, result=result, now=now)
+    result = _send(delivery, started)
+    return delivery_record(delivery=delivery, result=result, now=clock.current_time(now))
 
 
 def deliveries_sweep(*, now: datetime | None = None) -> int:
     """The backstop timer: take back expired claims, then enqueue every delivery overdue by
     more than the grace period (its after-commit or retry enqueue was lost)."""
-    now = now or timezone.now()
+    now = clock.current_time(now)
     WebhookDelivery.objects.filter(status=Status.SENDING, lease_expires_at__lt=now).update(
         status=Status.PENDING,
         lease_expires_at=None,
         next_attempt_at=now,
         last_error="claim expired",
-        date_updated=timezone.now(),
+        date_updated=now,
     )
     grace = timedelta(seconds=conf.get("SWEEP_GRACE_SECONDS"))
     ids = list(
@@ -311,7 +326,7 @@ def deliveries_sweep(*, now: datetime | None = None) -> int:
 
 def delivery_replay(*, delivery: WebhookDelivery, now: datetime | None = None) -> bool:
     """Send a finished delivery again (same event id, new retry window)."""
-    now = now or timezone.now()
+    now = clock.current_time(now)
     with transaction.atomic():
         won = WebhookDelivery.objects.filter(
             Q(pk=delivery.pk),
@@ -321,7 +336,7 @@ def delivery_replay(*, delivery: WebhookDelivery, now: datetime | None = None) -
             next_attempt_at=now,
             window_started_at=now,
             date_completed=None,
-            date_updated=timezone.now(),
+            date_updated=now,
         )
         if won:
             dispatch.enqueue_on_commit([delivery.pk])
