@@ -32,7 +32,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Coalesce
 
 from services.models import Webhook, WebhookDelivery
-from services.webhooks import conf, destinations, dispatch, payload, signing
+from services.webhooks import conf, destinations, dispatch, payload, signing, transport
 from services.webhooks.domain import webhook_disable
 from verify_platform.lib import clock, crypto
 
@@ -130,8 +130,6 @@ def _send(delivery: WebhookDelivery, now: datetime) -> SendResult:
     """One signed POST (signed and stamped `now`, the claim's time), bounded by the connect
     and read timeouts; never raises."""
     webhook, event = delivery.webhook, delivery.event
-    if not destinations.destination_allowed(webhook.webhook_url):
-        return SendResult(status_code=None, error="destination not allowed", permanent=True)
     params = payload.build(event=event, sent_at=now, version=webhook.version)
     body = urlencode(sorted(params.items()))
     try:
@@ -160,14 +158,17 @@ def _send(delivery: WebhookDelivery, now: datetime) -> SendResult:
     limit = conf.get("RESPONSE_BODY_LIMIT")
     started = time.monotonic()
     try:
-        with requests.post(
-            webhook.webhook_url,
-            data=body.encode(),
-            headers=header,
-            timeout=(conf.get("CONNECT_TIMEOUT"), conf.get("READ_TIMEOUT")),
-            allow_redirects=False,
-            stream=True,
-        ) as response:
+        with (
+            transport.session() as http,
+            http.post(
+                webhook.webhook_url,
+                data=body.encode(),
+                headers=header,
+                timeout=(conf.get("CONNECT_TIMEOUT"), conf.get("READ_TIMEOUT")),
+                allow_redirects=False,
+                stream=True,
+            ) as response,
+        ):
             raw = response.raw.read(limit, decode_content=True)
             # PostgreSQL text cannot hold NUL; a receiver's body must never break the record.
             text = raw.decode("utf-8", "replace").replace("\x00", "\ufffd")
@@ -177,6 +178,9 @@ def _send(delivery: WebhookDelivery, now: datetime) -> SendResult:
                 body=text,
                 retry_after=response.headers.get("Retry-After"),
             )
+    except destinations.DestinationRefusedError:
+        # Checked on the addresses the connection used (see destinations): nothing was sent.
+        return SendResult(status_code=None, error="destination not allowed", permanent=True)
     except requests.Timeout:
         error = "timeout"
     except requests.ConnectionError:
