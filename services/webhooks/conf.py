@@ -17,6 +17,9 @@ from django.test.signals import setting_changed
 DEFAULTS: dict[str, Any] = {
     "CONNECT_TIMEOUT": 3.05,
     "READ_TIMEOUT": 10.0,
+    # The whole call (connect, send, every read): the read timeout bounds each read only.
+    # The lease is kept longer than this.
+    "TOTAL_TIMEOUT": 30.0,
     "RETRY_BASE_SECONDS": 5.0,
     "RETRY_MAX_SECONDS": 3600.0,
     "RETRY_WINDOW_SECONDS": 86400.0,

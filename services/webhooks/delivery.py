@@ -105,7 +105,8 @@ def _parse_retry_after(value: str | None, now: datetime) -> float | None:
 def delivery_claim(*, delivery_id: int, now: datetime | None = None) -> WebhookDelivery | None:
     """Move a due delivery to `sending` under a lease; None unless this caller won."""
     now = clock.current_time(now)
-    lease = timedelta(seconds=conf.get("LEASE_SECONDS"))
+    # The lease outlasts the longest call, so only a dead worker's claim is ever taken over.
+    lease = timedelta(seconds=max(conf.get("LEASE_SECONDS"), conf.get("TOTAL_TIMEOUT") + 30))
     won = (
         WebhookDelivery.objects.filter(
             pk=delivery_id, status=Status.PENDING, next_attempt_at__lte=now
@@ -128,7 +129,7 @@ def delivery_claim(*, delivery_id: int, now: datetime | None = None) -> WebhookD
 
 def _send(delivery: WebhookDelivery, now: datetime) -> SendResult:
     """One signed POST (signed and stamped `now`, the claim's time), bounded by the connect
-    and read timeouts; never raises."""
+    and read timeouts and, as a whole, by TOTAL_TIMEOUT; never raises."""
     webhook, event = delivery.webhook, delivery.event
     params = payload.build(event=event, sent_at=now, version=webhook.version)
     body = urlencode(sorted(params.items()))
@@ -157,8 +158,10 @@ def _send(delivery: WebhookDelivery, now: datetime) -> SendResult:
     )
     limit = conf.get("RESPONSE_BODY_LIMIT")
     started = time.monotonic()
+    call = None
     try:
         with (
+            transport.deadline(conf.get("TOTAL_TIMEOUT")) as call,
             transport.session() as http,
             http.post(
                 webhook.webhook_url,
@@ -170,6 +173,8 @@ def _send(delivery: WebhookDelivery, now: datetime) -> SendResult:
             ) as response,
         ):
             raw = response.raw.read(limit, decode_content=True)
+            if call.finish():
+                raise TimeoutError("the call outlasted TOTAL_TIMEOUT")
             # PostgreSQL text cannot hold NUL; a receiver's body must never break the record.
             text = raw.decode("utf-8", "replace").replace("\x00", "\ufffd")
             return SendResult(
@@ -189,6 +194,8 @@ def _send(delivery: WebhookDelivery, now: datetime) -> SendResult:
         error = f"request error: {type(exc).__name__}"
     except Exception as exc:  # a body that cannot be read is still just a failed attempt
         error = f"error: {type(exc).__name__}"
+    if call is not None and call.finish():
+        error = "timeout"  # the whole call's bound, whatever the cut connection raised
     return SendResult(
         status_code=None, error=error, latency_ms=int((time.monotonic() - started) * 1000)
     )
