@@ -36,12 +36,42 @@ class DestinationRefusedError(Exception):
         self.host, self.address = host, address
 
 
+# Not globally reachable, though the `ipaddress` of older Pythons calls them global.
+_NOT_GLOBAL = tuple(
+    ipaddress.ip_network(net)
+    for net in (
+        "192.88.99.0/24",  # 6to4 relay anycast (deprecated)
+        "64:ff9b:1::/48",  # local-use IPv4/IPv6 translation (RFC 8215)
+        "5f00::/16",  # SRv6 segment identifiers (RFC 9602)
+        "3fff::/20",  # documentation (RFC 9637)
+    )
+)
+# Well-known NAT64 prefix: the last 32 bits are the IPv4 address the translator reaches.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _global_unicast(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return (
+        ip.is_global
+        and not ip.is_multicast
+        and not ip.is_reserved
+        and not any(ip in net for net in _NOT_GLOBAL if net.version == ip.version)
+    )
+
+
 def address_allowed(address: str) -> bool:
-    """Globally routable unicast only; an IPv4-mapped IPv6 address is judged as IPv4."""
+    """Globally routable unicast only. An IPv4-mapped IPv6 address is judged as its IPv4
+    address; a NAT64 or 6to4 address also by the IPv4 address it leads to (64:ff9b::a00:1
+    is 10.0.0.1 behind a NAT64 gateway)."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return _global_unicast(ip.ipv4_mapped)
+        if ip in _NAT64:  # inside ::/8, which `is_reserved` refuses as a whole
+            return _global_unicast(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+        if ip.sixtofour is not None and not _global_unicast(ip.sixtofour):
+            return False
+    return _global_unicast(ip)
 
 
 def resolve(host: str, port: int | None) -> list[AddrInfo]:
