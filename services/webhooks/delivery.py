@@ -293,6 +293,19 @@ def _cancel(delivery: WebhookDelivery, *, now: datetime, reason: str) -> None:
             _release_next(delivery)
 
 
+def _requeue_if_early(*, delivery_id: int, now: datetime) -> None:
+    """A retry's message came before the retry is due: the broker's countdown ran on the
+    hosts' own clocks, which may be a little ahead of the platform clock that set the due
+    time. Put it back for the rest of the wait instead of leaving the retry to the sweeper."""
+    due = (
+        WebhookDelivery.objects.filter(pk=delivery_id, status=Status.PENDING)
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    if due is not None and due > now:
+        dispatch.enqueue([delivery_id], countdown=(due - now).total_seconds())
+
+
 def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> str | None:
     """Make the due attempt of one delivery. Returns its new status, or None when there was
     nothing to do (not due, not pending, waiting for an earlier event, or claimed elsewhere).
@@ -304,6 +317,7 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> str | 
     started = clock.current_time(now)
     delivery = delivery_claim(delivery_id=delivery_id, now=started)
     if delivery is None:
+        _requeue_if_early(delivery_id=delivery_id, now=started)
         return None
     if delivery.webhook.status != Webhook.Status.ENABLED:
         _cancel(delivery, now=started, reason="webhook disabled")

@@ -44,8 +44,13 @@ def settings_and_fresh_offset():
 
 @pytest.fixture
 def enqueued(monkeypatch):
-    calls: list[list[int]] = []
-    monkeypatch.setattr(delivery.dispatch, "enqueue", lambda ids, **kw: calls.append(list(ids)))
+    """(ids, countdown) of every enqueue, instead of the broker."""
+    calls: list[tuple[list[int], float | None]] = []
+    monkeypatch.setattr(
+        delivery.dispatch,
+        "enqueue",
+        lambda ids, countdown=None: calls.append((list(ids), countdown)),
+    )
     return calls
 
 
@@ -183,3 +188,28 @@ def test_auto_disable_counts_until_the_last_answer(service, receiver, stepping):
     assert webhook.failing_since == t0
     assert webhook.status == Webhook.Status.DISABLED and webhook.auto_disabled
     assert webhook.date_disabled == t0 + timedelta(minutes=70)
+
+
+def test_a_retry_message_that_comes_early_is_put_back_until_due(service, receiver, enqueued):
+    make_webhook(service, receiver.url)
+    factor = sids.factor_sid()
+    receiver.answer(Answer(503))
+    first = record(service, "factor.created", factor, factor_verified_payload(factor))
+    second = record(service, "factor.deleted", factor, factor_verified_payload(factor))
+    first_id, second_id = delivery_of(first).pk, delivery_of(second).pk
+    assert delivery.delivery_attempt(delivery_id=first_id) == "pending"
+    due = delivery_of(first).next_attempt_at
+    enqueued.clear()
+
+    # The retry's message, 1.5 s before the retry is due on the platform clock.
+    early = due - timedelta(seconds=1.5)
+    assert delivery.delivery_attempt(delivery_id=first_id, now=early) is None
+    assert enqueued == [([first_id], 1.5)]
+    # Waiting for the earlier event of its resource is not early: the release enqueues it.
+    assert delivery.delivery_attempt(delivery_id=second_id, now=due) is None
+    assert len(enqueued) == 1
+    assert delivery.delivery_attempt(delivery_id=first_id, now=due) == "succeeded"
+    assert enqueued[1:] == [([second_id], None)]  # the release
+    # A duplicate message of a delivery that is done is not put back either.
+    assert delivery.delivery_attempt(delivery_id=first_id, now=due) is None
+    assert len(enqueued) == 2 and len(receiver.received) == 2
