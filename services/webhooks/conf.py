@@ -18,7 +18,7 @@ DEFAULTS: dict[str, Any] = {
     "CONNECT_TIMEOUT": 3.05,
     "READ_TIMEOUT": 10.0,
     # The whole call (connect, send, every read): the read timeout bounds each read only.
-    # The lease is kept longer than this.
+    # The lease is kept at least twice as long.
     "TOTAL_TIMEOUT": 30.0,
     "RETRY_BASE_SECONDS": 5.0,
     "RETRY_MAX_SECONDS": 3600.0,

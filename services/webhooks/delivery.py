@@ -105,8 +105,9 @@ def _parse_retry_after(value: str | None, now: datetime) -> float | None:
 def delivery_claim(*, delivery_id: int, now: datetime | None = None) -> WebhookDelivery | None:
     """Move a due delivery to `sending` under a lease; None unless this caller won."""
     now = clock.current_time(now)
-    # The lease outlasts the longest call, so only a dead worker's claim is ever taken over.
-    lease = timedelta(seconds=max(conf.get("LEASE_SECONDS"), conf.get("TOTAL_TIMEOUT") + 30))
+    # The lease outlasts the longest call twice over, so only a dead worker's claim is ever
+    # taken over.
+    lease = timedelta(seconds=max(conf.get("LEASE_SECONDS"), 2 * conf.get("TOTAL_TIMEOUT")))
     won = (
         WebhookDelivery.objects.filter(
             pk=delivery_id, status=Status.PENDING, next_attempt_at__lte=now
