@@ -322,6 +322,8 @@ VERIFY_WEBHOOKS = {
     # Every call to a tenant's endpoint is bounded: (connect, read) seconds.
     "CONNECT_TIMEOUT": env.float("VERIFY_WEBHOOK_CONNECT_TIMEOUT", default=3.05),
     "READ_TIMEOUT": env.float("VERIFY_WEBHOOK_READ_TIMEOUT", default=10.0),
+    # ... and the whole call at most this long (the read timeout bounds each read only).
+    "TOTAL_TIMEOUT": env.float("VERIFY_WEBHOOK_TOTAL_TIMEOUT", default=30.0),
     # Capped exponential backoff with jitter: base * 2**(attempt-1), at most MAX, retried
     # until WINDOW seconds have passed since the first attempt.
     "RETRY_BASE_SECONDS": env.float("VERIFY_WEBHOOK_RETRY_BASE_SECONDS", default=5.0),

@@ -2,5 +2,6 @@
 
 Modules: `events` (the event types), `conf` (settings), `signing`, `payload` (what is sent),
 `domain` (webhook writes), `queries`, `dispatch` (event -> deliveries, after-commit enqueue),
-`delivery` (claim, send, record, sweep, replay), `admin`, `api/`.
+`delivery` (claim, send, record, sweep, replay), `destinations` (which addresses may be
+called), `transport` (the HTTP session that connects only to those), `admin`, `api/`.
 """

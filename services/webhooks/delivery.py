@@ -6,6 +6,13 @@ resource to the same webhook is unfinished, which keeps each resource's events i
 (2) the endpoint is called with a timeout, outside any transaction; (3) a short transaction
 records the outcome, but only if this worker still holds the claim (same attempt number),
 and schedules the retry or releases the next event of the resource.
+
+Every time here is the platform clock (`verify_platform.lib.clock`: the database's, whichever
+host reads it), never one host's own: a lease written by one worker is judged expired by the
+sweeper of another, and a retry due at 12:00:10 must not be taken at 12:00:05 by a worker
+whose clock runs fast. The outcome is timed when the answer (or the timeout) arrived, not when
+the call started: a retry waits its backoff after the failure, and the retry window and the
+auto-disable streak count the time the calls really took.
 """
 
 from __future__ import annotations
@@ -23,12 +30,11 @@ from cryptography.fernet import InvalidToken
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
 from services.models import Webhook, WebhookDelivery
-from services.webhooks import conf, destinations, dispatch, payload, signing
+from services.webhooks import conf, destinations, dispatch, payload, signing, transport
 from services.webhooks.domain import webhook_disable
-from verify_platform.lib import crypto
+from verify_platform.lib import clock, crypto
 
 logger = logging.getLogger("services.webhooks")
 
@@ -43,7 +49,7 @@ class SendResult:
     error: str = ""
     latency_ms: int = 0
     body: str = ""
-    retry_after: float | None = None
+    retry_after: str | None = None  # the header as received; read against the record time
     permanent: bool = False
 
     @property
@@ -96,9 +102,12 @@ def _parse_retry_after(value: str | None, now: datetime) -> float | None:
     return max((when - now).total_seconds(), 0.0)
 
 
-def delivery_claim(*, delivery_id: int, now: datetime) -> WebhookDelivery | None:
+def delivery_claim(*, delivery_id: int, now: datetime | None = None) -> WebhookDelivery | None:
     """Move a due delivery to `sending` under a lease; None unless this caller won."""
-    lease = timedelta(seconds=conf.get("LEASE_SECONDS"))
+    now = clock.current_time(now)
+    # The lease outlasts the longest call twice over, so only a dead worker's claim is ever
+    # taken over.
+    lease = timedelta(seconds=max(conf.get("LEASE_SECONDS"), 2 * conf.get("TOTAL_TIMEOUT")))
     won = (
         WebhookDelivery.objects.filter(
             pk=delivery_id, status=Status.PENDING, next_attempt_at__lte=now
@@ -109,7 +118,7 @@ def delivery_claim(*, delivery_id: int, now: datetime) -> WebhookDelivery | None
             attempts=F("attempts") + 1,
             lease_expires_at=now + lease,
             last_attempt_at=now,
-            date_updated=timezone.now(),
+            date_updated=now,
         )
     )
     if not won:
@@ -120,10 +129,9 @@ def delivery_claim(*, delivery_id: int, now: datetime) -> WebhookDelivery | None
 
 
 def _send(delivery: WebhookDelivery, now: datetime) -> SendResult:
-    """One signed POST, bounded by the connect and read timeouts; never raises."""
+    """One signed POST (signed and stamped `now`, the claim's time), bounded by the connect
+    and read timeouts and, as a whole, by TOTAL_TIMEOUT; never raises."""
     webhook, event = delivery.webhook, delivery.event
-    if not destinations.destination_allowed(webhook.webhook_url):
-        return SendResult(status_code=None, error="destination not allowed", permanent=True)
     params = payload.build(event=event, sent_at=now, version=webhook.version)
     body = urlencode(sorted(params.items()))
     try:
@@ -151,24 +159,34 @@ def _send(delivery: WebhookDelivery, now: datetime) -> SendResult:
     )
     limit = conf.get("RESPONSE_BODY_LIMIT")
     started = time.monotonic()
+    call = None
     try:
-        with requests.post(
-            webhook.webhook_url,
-            data=body.encode(),
-            headers=header,
-            timeout=(conf.get("CONNECT_TIMEOUT"), conf.get("READ_TIMEOUT")),
-            allow_redirects=False,
-            stream=True,
-        ) as response:
+        with (
+            transport.deadline(conf.get("TOTAL_TIMEOUT")) as call,
+            transport.session() as http,
+            http.post(
+                webhook.webhook_url,
+                data=body.encode(),
+                headers=header,
+                timeout=(conf.get("CONNECT_TIMEOUT"), conf.get("READ_TIMEOUT")),
+                allow_redirects=False,
+                stream=True,
+            ) as response,
+        ):
             raw = response.raw.read(limit, decode_content=True)
+            if call.finish():
+                raise TimeoutError("the call outlasted TOTAL_TIMEOUT")
             # PostgreSQL text cannot hold NUL; a receiver's body must never break the record.
             text = raw.decode("utf-8", "replace").replace("\x00", "\ufffd")
             return SendResult(
                 status_code=response.status_code,
                 latency_ms=int((time.monotonic() - started) * 1000),
                 body=text,
-                retry_after=_parse_retry_after(response.headers.get("Retry-After"), now),
+                retry_after=response.headers.get("Retry-After"),
             )
+    except destinations.DestinationRefusedError:
+        # Checked on the addresses the connection used (see destinations): nothing was sent.
+        return SendResult(status_code=None, error="destination not allowed", permanent=True)
     except requests.Timeout:
         error = "timeout"
     except requests.ConnectionError:
@@ -177,21 +195,27 @@ def _send(delivery: WebhookDelivery, now: datetime) -> SendResult:
         error = f"request error: {type(exc).__name__}"
     except Exception as exc:  # a body that cannot be read is still just a failed attempt
         error = f"error: {type(exc).__name__}"
+    if call is not None and call.finish():
+        error = "timeout"  # the whole call's bound, whatever the cut connection raised
     return SendResult(
         status_code=None, error=error, latency_ms=int((time.monotonic() - started) * 1000)
     )
 
 
 def delivery_record(*, delivery: WebhookDelivery, result: SendResult, now: datetime) -> str | None:
-    """Store the outcome of the attempt this caller claimed; the new status, or None when
-    the claim had been taken back (lease expired) and the result is dropped."""
+    """Store the outcome of the attempt this caller claimed, as of `now` (when the answer
+    came); the new status, or None when the claim had been taken back (lease expired) and the
+    result is dropped."""
+    now = clock.current_time(now)
     window = timedelta(seconds=conf.get("RETRY_WINDOW_SECONDS"))
     delay: float | None = None
     if result.succeeded:
         target = Status.SUCCEEDED
     elif result.retryable and now - delivery.window_started_at < window:
         target = Status.PENDING
-        delay = retry_delay(delivery.attempts, retry_after=result.retry_after)
+        delay = retry_delay(
+            delivery.attempts, retry_after=_parse_retry_after(result.retry_after, now)
+        )
     else:
         target = Status.FAILED
     terminal = target != Status.PENDING
@@ -207,7 +231,7 @@ def delivery_record(*, delivery: WebhookDelivery, result: SendResult, now: datet
             last_latency_ms=result.latency_ms,
             last_response_body=result.body,
             date_completed=now if terminal else None,
-            date_updated=timezone.now(),
+            date_updated=now,
         )
         if not won:
             return None
@@ -234,7 +258,7 @@ def _webhook_streak(webhook: Webhook, *, succeeded: bool, now: datetime) -> None
     long_enough = now - since >= timedelta(seconds=conf.get("DISABLE_AFTER_SECONDS"))
     if streak >= conf.get("DISABLE_AFTER_FAILURES") and long_enough:
         reason = f"{streak} consecutive failed attempts since {since:%Y-%m-%dT%H:%M:%SZ}"
-        if webhook_disable(webhook=webhook, reason=reason, auto=True):
+        if webhook_disable(webhook=webhook, reason=reason, auto=True, now=now):
             logger.warning("webhook %s disabled automatically: %s", webhook.pk, reason)
 
 
@@ -264,38 +288,55 @@ def _cancel(delivery: WebhookDelivery, *, now: datetime, reason: str) -> None:
             lease_expires_at=None,
             last_error=reason,
             date_completed=now,
-            date_updated=timezone.now(),
+            date_updated=now,
         )
         if won:
             _release_next(delivery)
 
 
+def _requeue_if_early(*, delivery_id: int, now: datetime) -> None:
+    """A retry's message came before the retry is due: the broker's countdown ran on the
+    hosts' own clocks, which may be a little ahead of the platform clock that set the due
+    time. Put it back for the rest of the wait instead of leaving the retry to the sweeper."""
+    due = (
+        WebhookDelivery.objects.filter(pk=delivery_id, status=Status.PENDING)
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    if due is not None and due > now:
+        dispatch.enqueue([delivery_id], countdown=(due - now).total_seconds())
+
+
 def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> str | None:
     """Make the due attempt of one delivery. Returns its new status, or None when there was
-    nothing to do (not due, not pending, waiting for an earlier event, or claimed elsewhere)."""
+    nothing to do (not due, not pending, waiting for an earlier event, or claimed elsewhere).
+
+    `now` fixes the clock for the whole attempt (tests, replays); without it the claim and
+    the signature carry the time the call starts and the outcome the time it ended."""
     if transaction.get_connection().in_atomic_block:
         raise RuntimeError("webhook deliveries must not run inside a transaction")
-    now = now or timezone.now()
-    delivery = delivery_claim(delivery_id=delivery_id, now=now)
+    started = clock.current_time(now)
+    delivery = delivery_claim(delivery_id=delivery_id, now=started)
     if delivery is None:
+        _requeue_if_early(delivery_id=delivery_id, now=started)
         return None
     if delivery.webhook.status != Webhook.Status.ENABLED:
-        _cancel(delivery, now=now, reason="webhook disabled")
+        _cancel(delivery, now=started, reason="webhook disabled")
         return Status.CANCELED
-    result = _send(delivery, now)
-    return delivery_record(delivery=delivery, result=result, now=now)
+    result = _send(delivery, started)
+    return delivery_record(delivery=delivery, result=result, now=clock.current_time(now))
 
 
 def deliveries_sweep(*, now: datetime | None = None) -> int:
     """The backstop timer: take back expired claims, then enqueue every delivery overdue by
     more than the grace period (its after-commit or retry enqueue was lost)."""
-    now = now or timezone.now()
+    now = clock.current_time(now)
     WebhookDelivery.objects.filter(status=Status.SENDING, lease_expires_at__lt=now).update(
         status=Status.PENDING,
         lease_expires_at=None,
         next_attempt_at=now,
         last_error="claim expired",
-        date_updated=timezone.now(),
+        date_updated=now,
     )
     grace = timedelta(seconds=conf.get("SWEEP_GRACE_SECONDS"))
     ids = list(
@@ -311,7 +352,7 @@ def deliveries_sweep(*, now: datetime | None = None) -> int:
 
 def delivery_replay(*, delivery: WebhookDelivery, now: datetime | None = None) -> bool:
     """Send a finished delivery again (same event id, new retry window)."""
-    now = now or timezone.now()
+    now = clock.current_time(now)
     with transaction.atomic():
         won = WebhookDelivery.objects.filter(
             Q(pk=delivery.pk),
@@ -321,7 +362,7 @@ def delivery_replay(*, delivery: WebhookDelivery, now: datetime | None = None) -
             next_attempt_at=now,
             window_started_at=now,
             date_completed=None,
-            date_updated=timezone.now(),
+            date_updated=now,
         )
         if won:
             dispatch.enqueue_on_commit([delivery.pk])

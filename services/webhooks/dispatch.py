@@ -14,10 +14,10 @@ import logging
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.utils import timezone
 
 from services.models import Event, Webhook, WebhookDelivery
 from services.webhooks import events
+from verify_platform.lib import clock
 
 logger = logging.getLogger("services.webhooks")
 
@@ -81,7 +81,7 @@ def deliveries_schedule(*, event: Event) -> list[WebhookDelivery]:
     ]
     if not webhooks:
         return []
-    now = timezone.now()
+    now = clock.current_time()
     deliveries = WebhookDelivery.objects.bulk_create(
         [
             WebhookDelivery(

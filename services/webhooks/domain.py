@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
 from services.models import Service, Webhook, WebhookDelivery
 from services.webhooks import signing
-from verify_platform.lib import crypto
+from verify_platform.lib import clock, crypto
 from verify_platform.lib.transitions import compare_and_set
 
 _PLAIN_FIELDS = ("friendly_name", "event_types", "webhook_url", "version")
@@ -67,7 +67,9 @@ def webhook_update(*, webhook: Webhook, **fields: Any) -> Webhook:
         if "event_types" in fields:
             fields["event_types"] = list(dict.fromkeys(fields["event_types"]))
         if fields:
-            Webhook.objects.filter(pk=webhook.pk).update(**fields, date_updated=timezone.now())
+            Webhook.objects.filter(pk=webhook.pk).update(
+                **fields, date_updated=clock.current_time()
+            )
         if status == Webhook.Status.ENABLED:
             webhook_enable(webhook=webhook)
         elif status == Webhook.Status.DISABLED:
@@ -89,17 +91,19 @@ def webhook_enable(*, webhook: Webhook) -> bool:
             date_disabled=None,
             failure_streak=0,
             failing_since=None,
-            date_updated=timezone.now(),
+            date_updated=clock.current_time(),
         )
         if won:
             _service_flag_set(webhook.service_id)
     return won
 
 
-def webhook_disable(*, webhook: Webhook, reason: str = "", auto: bool = False) -> bool:
+def webhook_disable(
+    *, webhook: Webhook, reason: str = "", auto: bool = False, now: datetime | None = None
+) -> bool:
     """A disabled webhook gets nothing: its waiting deliveries are canceled with it (an
     operator can replay them from the admin)."""
-    now = timezone.now()
+    now = clock.current_time(now)
     with transaction.atomic():
         won = compare_and_set(
             Webhook,

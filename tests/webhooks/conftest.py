@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -30,6 +31,7 @@ class Answer:
     body: str = "ok"
     headers: dict[str, str] = field(default_factory=dict)
     hang: threading.Event | None = None  # hold the response until set (bounded)
+    on_request: Callable[[], None] | None = None  # runs when the request arrives
 
 
 class Receiver:
@@ -65,6 +67,8 @@ class Receiver:
                     )
                     answer = receiver.script.popleft() if receiver.script else Answer()
                     receiver._cond.notify_all()
+                if answer.on_request is not None:
+                    answer.on_request()
                 if answer.hang is not None:
                     answer.hang.wait(10)
                 payload = answer.body.encode()

@@ -34,12 +34,13 @@ WORKER_ENV = {
 
 
 class Worker:
-    def __init__(self, log_path: Path) -> None:
+    def __init__(self, log_path: Path, env: dict[str, str] | None = None) -> None:
         self.log_path = log_path
+        self.env = env or {}
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
-        env = {**os.environ, **WORKER_ENV, "DATABASE_URL": worker_database_url()}
+        env = {**os.environ, **WORKER_ENV, **self.env, "DATABASE_URL": worker_database_url()}
         root = Path(__file__).resolve().parents[2]
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
@@ -58,6 +59,11 @@ class Worker:
                 self.stop()
                 raise RuntimeError(f"worker not ready in {START_TIMEOUT:.0f}s:\n{self.log()}")
             time.sleep(0.05)  # polling a starting process, not synchronising a test
+
+    def children(self) -> list[int]:
+        import psutil
+
+        return [p.pid for p in psutil.Process(self.proc.pid).children(recursive=True)]
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
