@@ -8,6 +8,7 @@ import contextlib
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -122,7 +123,7 @@ class SafeListNumberAdmin(admin.ModelAdmin):
     def add_view(self, request, form_url="", extra_context=None):
         """The same rules as the API's create (E.164 normalisation, one entry per number)."""
         if not self.has_add_permission(request):
-            return HttpResponseRedirect("../")
+            raise PermissionDenied
         form = SafeListNumberCreateForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
