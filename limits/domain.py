@@ -26,13 +26,15 @@ from limits.errors import (
     MaxBucketsReached,
     MaxRateLimitsReached,
     RateLimitExceeded,
+    SafeListNumberExists,
     SendBudgetExceeded,
 )
-from limits.models import Bucket, DestinationThrottle, RateLimit
-from services.models import Service
+from limits.models import Bucket, DestinationThrottle, RateLimit, SafeListNumber
+from services.models import Account, Service
 from verify_platform.lib import crypto
 from verify_platform.lib.clock import current_time
-from verify_platform.lib.errors import InvalidParameter, VerifyError
+from verify_platform.lib.errors import InvalidParameter, NotFound, VerifyError
+from verify_platform.lib.phones import normalize_phone
 from verify_platform.lib.prepared import PreparedQuery
 from verify_platform.lib.transitions import compare_and_set
 
@@ -338,3 +340,32 @@ def destination_clear(*, throttle: DestinationThrottle, now: datetime | None = N
         date_cleared=now,
         date_updated=now,
     )
+
+
+# --- safe list ------------------------------------------------------------------------------
+
+
+def safe_list_number_create(*, account: Account, phone_number: str) -> SafeListNumber:
+    """Stored in E.164 form so that the geo check, which sees normalised destinations, finds
+    it. A number already listed is 60411 and its entry stays as it was (Twilio's answer):
+    the unique constraint decides, so two concurrent adds cannot both succeed."""
+    number = normalize_phone(phone_number)
+    if number is None:
+        raise InvalidParameter("PhoneNumber", "must be a valid phone number in E.164 format")
+    try:
+        with transaction.atomic():
+            return SafeListNumber.objects.create(account=account, phone_number=number)
+    except IntegrityError:
+        raise SafeListNumberExists() from None
+
+
+def safe_list_number_delete(*, account: Account, phone_number: str) -> None:
+    """One DELETE scoped to the account: another tenant's number, an unknown one and a
+    malformed one are the same 404. Starts already admitted are not affected; the next start
+    to a blocked country is refused again."""
+    number = normalize_phone(phone_number)
+    deleted = 0
+    if number is not None:
+        deleted, _ = SafeListNumber.objects.filter(account=account, phone_number=number).delete()
+    if not deleted:
+        raise NotFound()

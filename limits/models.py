@@ -1,5 +1,6 @@
 """Abuse protection state: the tenant's programmable Service Rate Limits (Twilio's `RK`
-resources and their `BL` buckets) and the per-destination streak of failed code checks.
+resources and their `BL` buckets), the per-destination streak of failed code checks and the
+tenant's Safe List (`GN`: numbers geo permissions never refuse).
 
 Bucket counters themselves live in Redis (see `limits.meter`): they are hot, short-lived and
 need no durability. The failure streak lives in PostgreSQL because it must be exact and must
@@ -96,3 +97,27 @@ class DestinationThrottle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.to} ({self.service_id})"
+
+
+class SafeListNumber(models.Model):
+    """A phone number (E.164) of one account that Verify Geo Permissions never refuse (Twilio's
+    Safe List). Account-level, like Twilio's: every service of the tenant honours it. It does
+    not lift attempt limits (rate limits, send budgets, the failed-check streak)."""
+
+    sid = models.CharField(primary_key=True, max_length=34, default=sids.safe_list_sid)
+    account = models.ForeignKey("services.Account", on_delete=models.CASCADE, related_name="+")
+    phone_number = models.CharField(max_length=16)  # E.164: "+" and at most 15 digits
+    date_created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-date_created",)
+        verbose_name = "safe list number"
+        constraints = [
+            # Also the index of every lookup (geo check, fetch, delete): account, number.
+            models.UniqueConstraint(
+                fields=["account", "phone_number"], name="safe_list_number_one"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phone_number} ({self.sid})"

@@ -1,12 +1,13 @@
-"""Tenant-scoped reads of rate limits and buckets."""
+"""Tenant-scoped reads of rate limits, buckets and the Safe List."""
 
 from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from limits.models import Bucket, RateLimit
+from limits.models import Bucket, RateLimit, SafeListNumber
 from services.models import Account, Service
 from verify_platform.lib.errors import NotFound
+from verify_platform.lib.phones import normalize_phone
 
 
 def rate_limit_get(*, account: Account, service_sid: str, sid: str) -> RateLimit:
@@ -32,3 +33,22 @@ def bucket_get(*, account: Account, service_sid: str, rate_limit_sid: str, sid: 
 
 def bucket_list(*, rate_limit: RateLimit) -> QuerySet[Bucket]:
     return Bucket.objects.filter(rate_limit=rate_limit)
+
+
+def safe_list_number_get(*, account: Account, phone_number: str) -> SafeListNumber:
+    """`phone_number` comes from the path: one that is not a valid number cannot be listed,
+    so it is the same 404 as an unknown one or another tenant's."""
+    number = normalize_phone(phone_number)
+    entry = (
+        SafeListNumber.objects.filter(account=account, phone_number=number).first()
+        if number is not None
+        else None
+    )
+    if entry is None:
+        raise NotFound()
+    return entry
+
+
+def safe_list_contains(*, account_id: str, phone_number: str) -> bool:
+    """`phone_number` is an E.164 destination the engine already normalised."""
+    return SafeListNumber.objects.filter(account_id=account_id, phone_number=phone_number).exists()

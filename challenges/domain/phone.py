@@ -92,7 +92,7 @@ def _session_start(
     now: datetime,
     challenge_id: str | None = None,
 ) -> FactorCode:
-    geo.destination_country_permit(to=_destination_of(factor))
+    geo.destination_country_permit(to=_destination_of(factor), account_id=factor.service.account_id)
     service = factor.service
     code = _new_code(service.code_length)
     salt = secrets.token_hex(16)

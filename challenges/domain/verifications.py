@@ -300,7 +300,7 @@ def verification_start(
     """
     plan = plan_for(service=service, channel=channel, to=to)
     if channel != "email":
-        geo.destination_country_permit(to=to)
+        geo.destination_country_permit(to=to, account_id=service.account_id)
     moment = current_time(now)
     fields = {
         "custom_code": custom_code,

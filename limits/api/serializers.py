@@ -1,5 +1,5 @@
 """Input forms and output shapes of `RateLimit` and `Bucket` (Twilio Verify v2; wire
-reference 4.10)."""
+reference 4.10) and of the Safe List (4.13)."""
 
 from __future__ import annotations
 
@@ -68,3 +68,19 @@ class BucketSerializer(serializers.Serializer):
     url = AbsoluteUrlField(
         "/v2/Services/{o.service_id}/RateLimits/{o.rate_limit_id}/Buckets/{o.sid}"
     )
+
+
+class SafeListNumberCreateForm(TwilioForm):
+    # Whether it is a valid number is the domain's decision (60200 naming `PhoneNumber`).
+    phone_number = serializers.CharField(
+        max_length=64,
+        trim_whitespace=False,
+        help_text="The phone number in E.164 format, e.g. `+14155550100`.",
+    )
+
+
+class SafeListNumberSerializer(serializers.Serializer):
+    sid = serializers.CharField()
+    phone_number = serializers.CharField()
+    # The `+` stays literal in the path, as the SDK sends it (wire reference 9.7).
+    url = AbsoluteUrlField("/v2/SafeList/Numbers/{o.phone_number}")

@@ -19,4 +19,10 @@ urlpatterns = [
         views.BucketDetailView.as_view(),
         name="bucket-detail",
     ),
+    path("SafeList/Numbers", views.SafeListListView.as_view(), name="safe-list-list"),
+    path(
+        "SafeList/Numbers/<str:phone_number>",
+        views.SafeListDetailView.as_view(),
+        name="safe-list-detail",
+    ),
 ]

@@ -1,4 +1,5 @@
-"""`/v2/Services/{ServiceSid}/RateLimits[/{Sid}[/Buckets[/{Sid}]]]`."""
+"""`/v2/Services/{ServiceSid}/RateLimits[/{Sid}[/Buckets[/{Sid}]]]` and
+`/v2/SafeList/Numbers[/{PhoneNumber}]`."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from limits.api.serializers import (
     RateLimitCreateForm,
     RateLimitSerializer,
     RateLimitUpdateForm,
+    SafeListNumberCreateForm,
+    SafeListNumberSerializer,
 )
 from services import queries as service_queries
 from verify_platform.lib.api.pagination import PageQuery, paginate
@@ -160,4 +163,37 @@ class BucketDetailView(TwilioView):
     @extend_schema(operation_id="DeleteBucket", responses={204: None}, tags=["RateLimits"])
     def delete(self, request, service_sid: str, rate_limit_sid: str, sid: str):
         domain.bucket_delete(bucket=self._get(service_sid, rate_limit_sid, sid))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SafeListListView(TwilioView):
+    @extend_schema(
+        operation_id="CreateSafelist",
+        request={FORM: SafeListNumberCreateForm},
+        responses={
+            201: SafeListNumberSerializer,
+            400: OpenApiResponse(description="60200 PhoneNumber is not a valid E.164 number."),
+            409: OpenApiResponse(description="60411 the number is already in the Safe List."),
+        },
+        tags=["SafeList"],
+    )
+    def post(self, request):
+        data = validated(SafeListNumberCreateForm, request).validated_data
+        entry = domain.safe_list_number_create(account=self.account, **data)
+        return Response(
+            render(SafeListNumberSerializer, entry, request), status=status.HTTP_201_CREATED
+        )
+
+
+class SafeListDetailView(TwilioView):
+    @extend_schema(
+        operation_id="FetchSafelist", responses={200: SafeListNumberSerializer}, tags=["SafeList"]
+    )
+    def get(self, request, phone_number: str):
+        entry = queries.safe_list_number_get(account=self.account, phone_number=phone_number)
+        return Response(render(SafeListNumberSerializer, entry, request))
+
+    @extend_schema(operation_id="DeleteSafelist", responses={204: None}, tags=["SafeList"])
+    def delete(self, request, phone_number: str):
+        domain.safe_list_number_delete(account=self.account, phone_number=phone_number)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -5,15 +5,16 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import form
-from tests.integration.schema_ops import BODIES, IDENTITY
+from tests.integration.schema_ops import BODIES, IDENTITY, TENANT_A_NUMBER
 
 
 @pytest.fixture
 def tenant_a_resources(tenant, api) -> dict[str, str | None]:
-    """Tenant A's service, entity, verified factor, pending challenge and webhook, keyed by
-    collection; None for kinds that could not be created."""
+    """Tenant A's service, entity, verified factor, pending challenge, webhook, rate limit,
+    bucket and Safe List number, keyed by collection; None for kinds that could not be
+    created."""
     from challenges.domain import challenge_create
-    from limits.domain import bucket_create, rate_limit_create
+    from limits.domain import bucket_create, rate_limit_create, safe_list_number_create
     from services.domain import service_create
     from services.webhooks.domain import webhook_create
     from tests.factors.conftest import make_verified_factor
@@ -29,6 +30,7 @@ def tenant_a_resources(tenant, api) -> dict[str, str | None]:
     )
     rate_limit = rate_limit_create(service=service, unique_name="phone_number")
     bucket = bucket_create(rate_limit=rate_limit, max=10, interval=3600)
+    number = safe_list_number_create(account=tenant.account, phone_number=TENANT_A_NUMBER)
     created = form(api, f"/v2/Services/{service.sid}/Verifications", BODIES["CreateVerification"])
     verification = created.json()["sid"] if created.status_code == 201 else None
     return {
@@ -41,4 +43,5 @@ def tenant_a_resources(tenant, api) -> dict[str, str | None]:
         "Attempts": None,
         "RateLimits": rate_limit.sid,
         "Buckets": bucket.sid,
+        "Numbers": number.phone_number,
     }

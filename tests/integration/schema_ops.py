@@ -29,8 +29,12 @@ class Kind:
     """How an identifier of one collection looks; `random()` gives one that never existed."""
 
     prefix: str | None  # SID prefix, or None for identities
+    phone: bool = False  # E.164 phone numbers (`SafeList/Numbers/{+E164}`)
 
     def random(self) -> str:
+        if self.phone:
+            # Valid UK mobiles of a range tenant A's own number (TENANT_A_NUMBER) is not in.
+            return f"+4479112{secrets.randbelow(100_000):05d}"
         if self.prefix is None:
             return "user-" + secrets.token_hex(8)
         return sids.new_sid(self.prefix)
@@ -47,7 +51,9 @@ KINDS: dict[str, Kind] = {
     "Attempts": Kind("VL"),
     "RateLimits": Kind("RK"),
     "Buckets": Kind("BL"),
+    "Numbers": Kind(None, phone=True),
 }
+TENANT_A_NUMBER = "+447911123456"
 
 # Kinds whose resources this test cannot create (yet). Their operations are still called as
 # tenant B under tenant A's real parents, with a random SID in their place; they are listed
@@ -81,6 +87,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "UpdateBucket": {"Max": "1"},
     "UpdateVerification": {"Status": "canceled"},
     "CreateVerificationCheck": {"To": "+14155550100", "Code": "123456"},
+    "CreateSafelist": {"PhoneNumber": "+14155550100"},
 }
 
 
@@ -171,6 +178,7 @@ def snapshot(account) -> dict:
     from challenges.models import Challenge
     from entities.models import Entity
     from factors.models import Factor
+    from limits.models import SafeListNumber
 
     def rows(model, **filters):
         return sorted(
@@ -183,6 +191,7 @@ def snapshot(account) -> dict:
         "factors": rows(Factor, service__account=account),
         "challenges": rows(Challenge, service__account=account),
         "webhooks": rows(Webhook, account=account),
+        "safe_list": rows(SafeListNumber, account=account),
         "events": Event.objects.filter(account=account).count(),
         "deliveries": WebhookDelivery.objects.filter(webhook__account=account).count(),
     }

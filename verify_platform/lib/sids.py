@@ -70,3 +70,7 @@ def rate_limit_sid() -> str:
 
 def bucket_sid() -> str:
     return new_sid("BL")
+
+
+def safe_list_sid() -> str:
+    return new_sid("GN")
