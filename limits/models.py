@@ -76,7 +76,11 @@ class DestinationThrottle(models.Model):
         BLOCKED = "blocked"
 
     account = models.ForeignKey("services.Account", on_delete=models.CASCADE, related_name="+")
-    service = models.ForeignKey("services.Service", on_delete=models.CASCADE, related_name="+")
+    # No index of its own: the unique (service, to) leads with it. A second one (and its LIKE
+    # twin) was what the planner picked for the gate's lookup, reading every row of the service.
+    service = models.ForeignKey(
+        "services.Service", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     to = models.CharField(max_length=320)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     consecutive_failures = models.PositiveIntegerField(default=0)

@@ -172,3 +172,15 @@ def test_hostile_friendly_names_are_stored_verbatim(api, name):
     fetched = api.get(f"/v2/Services/{created.json()['sid']}")
     assert fetched.json()["friendly_name"] == name
     assert fetched.json()["totp"]["issuer"] == name
+
+
+@pytest.mark.parametrize("method", ["post", "delete", "put", "patch"])
+def test_unknown_paths_answer_404_to_writes_even_with_csrf_enforced(tenant, method):
+    """A production server enforces CSRF (the test client normally does not): an API client
+    without a token must still get Twilio's 404, not Django's HTML 403."""
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    basic = base64.b64encode(f"{tenant.sid}:{tenant.auth_token}".encode()).decode()
+    response = getattr(client, method)("/v2/Nope", HTTP_AUTHORIZATION=f"Basic {basic}")
+    assert_twilio_error(response, 404, 20404)

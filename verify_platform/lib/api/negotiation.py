@@ -1,32 +1,21 @@
-"""Content negotiation with a shortcut for what every API client sends.
+"""Content negotiation for a JSON-only API: every answer is JSON, whatever `Accept` says.
 
-The API renders JSON only. DRF's negotiation parses the Accept header into media types and
-ranks them on every request, to pick from a list of one. For the Accept values clients
-actually send (none, `*/*`, `application/json`: the official SDK's) and no `?format=`, the
-answer is known: the JSON renderer and `application/json`, exactly what DRF's own
-negotiation returns for them. Anything else (other types, parameters such as `indent=`,
-`?format=`) still goes through DRF, with its 406 and 404 answers.
+Twilio's API answers JSON to every client, and so does this one: a client that sends
+`Accept: text/html` (a browser) or `?format=xml` gets the JSON it would have got without them,
+not DRF's 406 (which the error handler did not know, so it became a 500) or 404. Skipping DRF's
+negotiation also saves parsing and ranking the Accept header on every request to choose from a
+list of one. With more than one renderer configured, DRF decides as usual.
 """
 
 from __future__ import annotations
 
 from rest_framework.negotiation import DefaultContentNegotiation
 
-_PLAIN_ACCEPT = frozenset(("*/*", "application/json"))
 _JSON = "application/json"
 
 
 class JsonNegotiation(DefaultContentNegotiation):
     def select_renderer(self, request, renderers, format_suffix=None):
-        if (
-            format_suffix is None
-            and len(renderers) == 1
-            and renderers[0].media_type == _JSON
-            and request.META.get("HTTP_ACCEPT", "*/*") in _PLAIN_ACCEPT
-            and (
-                not request._request.META.get("QUERY_STRING")
-                or self.settings.URL_FORMAT_OVERRIDE not in request.query_params
-            )
-        ):
+        if len(renderers) == 1 and renderers[0].media_type == _JSON:
             return renderers[0], _JSON
         return super().select_renderer(request, renderers, format_suffix)

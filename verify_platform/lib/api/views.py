@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
@@ -36,8 +37,11 @@ def absolute_url(request: Request | HttpRequest, path: str) -> str:
     return fields.absolute_url(request, path)
 
 
+@csrf_exempt
 def not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
-    """Any unknown path under /v2 answers like a missing resource, in Twilio's shape."""
+    """Any unknown path under /v2 answers like a missing resource, in Twilio's shape, for every
+    method: API clients send no CSRF token (DRF's views are exempt too), so a POST must not get
+    Django's HTML 403 instead."""
     error = NotFound(request.path)
     return JsonResponse(error.as_dict(), status=error.status)
 
