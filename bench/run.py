@@ -402,6 +402,12 @@ def main(argv: list[str]) -> int:
         broken = {name: r["error"] for name, r in results.items() if "error" in r}
         for name, why in broken.items():
             print(f"bench: {name}: figures invalid: {why}")
+        if broken:
+            keep = ROOT / "bench" / "results" / f"logs-{stamp}"
+            for log_file in tmp.glob("*.log"):
+                keep.mkdir(exist_ok=True)
+                shutil.copy(log_file, keep / log_file.name)
+            print(f"bench: the servers' logs of this run are in {keep.relative_to(ROOT)}")
         return 1 if broken else 0
     finally:
         for p in procs:
