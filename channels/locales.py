@@ -165,7 +165,3 @@ def say_language(locale: object) -> str:
     if region and language == resolved and f"{language}-{region}" in SAY_LANGUAGES:
         return f"{language}-{region}"
     return TEXTS[resolved].say_language
-
-
-def supported_languages() -> list[str]:
-    return sorted(TEXTS)

@@ -15,9 +15,7 @@ from django.utils.html import format_html, format_html_join
 from twilio.twiml.voice_response import VoiceResponse
 
 from channels.base import Channel, OutboundMessage
-from channels.locales import DEFAULT_LANGUAGE, resolve_language, say_language, texts_for
-
-DEFAULT_LOCALE = DEFAULT_LANGUAGE
+from channels.locales import resolve_language, say_language, texts_for
 
 # Characters XML 1.0 cannot carry, and lone surrogates, which no encoder accepts. A name
 # holding them would make TwiML unparsable or an SMS body unencodable, so they are dropped.

@@ -60,10 +60,6 @@ def step_at(now: datetime | float, time_step: int) -> int:
     return int(ts // time_step)
 
 
-def step_start(step: int, time_step: int) -> int:
-    return step * time_step
-
-
 def code_at_step(secret: str, step: int, *, alg: str = "sha1", digits: int = 6) -> str:
     return pyotp.HOTP(secret, digits=digits, digest=DIGESTS[alg]).at(step)
 

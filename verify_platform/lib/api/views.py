@@ -9,7 +9,6 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from verify_platform.lib.api import fields
 from verify_platform.lib.api.schema import TwilioAutoSchema
 from verify_platform.lib.errors import NotFound
 
@@ -31,10 +30,6 @@ class TwilioView(APIView):
         super().initial(request, *args, **kwargs)
         # The request log runs outside DRF and wants to name the tenant.
         request._request.account = request.user
-
-
-def absolute_url(request: Request | HttpRequest, path: str) -> str:
-    return fields.absolute_url(request, path)
 
 
 @csrf_exempt
