@@ -214,7 +214,13 @@ def _claim_locked(*, attempt_sid: str, now: datetime) -> _Claim | None:
         if owner is None:
             return None
         if owner.status != Status.PENDING:
-            return None  # its end canceled what was scheduled
+            # Its end canceled what was scheduled then. A step that is still scheduled (armed
+            # by a path that missed the end) is closed here, or every sweep would queue it
+            # again, for ever.
+            DeliveryAttempt.objects.filter(pk=attempt_sid, status=AttemptStatus.SCHEDULED).update(
+                status=AttemptStatus.CANCELED, date_updated=now
+            )
+            return None
         if owner.expires_at <= now:
             _end(owner, Status.EXPIRED, now)
             return None

@@ -196,6 +196,19 @@ def test_approval_cancels_the_scheduled_step(planned, locmem_channels):
     assert len(locmem_channels.outbox) == 1
 
 
+def test_a_step_left_scheduled_after_the_end_is_closed_by_its_claim(planned, locmem_channels):
+    """A step still `scheduled` on an ended verification (armed by a path that missed the end)
+    is canceled when a task or the sweeper claims it, instead of being queued for ever."""
+    verification = start(planned, channel="auto")
+    run_due(T0)
+    domain.verification_check(verification=verification, code=sent_code(), now=at(5))
+    sms = DeliveryAttempt.objects.get(verification=verification, step=1)
+    DeliveryAttempt.objects.filter(pk=sms.sid).update(status="scheduled")  # the stray step
+    assert domain.delivery_attempt_send(attempt_sid=sms.sid, now=at(31)) == "skipped"
+    assert attempts(verification)[1][3] == "canceled"
+    assert run_due(at(60)) == [] and len(locmem_channels.outbox) == 1
+
+
 def test_cancel_and_expiry_stop_everything(planned, locmem_channels):
     verification = start(planned, channel="auto")
     first = DeliveryAttempt.objects.get(verification=verification)
