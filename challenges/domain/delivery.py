@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import traceback
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,13 +51,12 @@ from channels.base import (
 )
 from channels.status import default_status_callback_url
 from services.domain import event_build
-from services.models import Event, Service
+from services.models import Service
 from verify_platform.lib import crypto
 from verify_platform.lib.clock import current_time
 from verify_platform.lib.statements import (
-    insert_columns,
-    insert_params,
     insert_unless_conflict,
+    update_sql_then_insert,
     update_then_insert,
 )
 from verify_platform.lib.transitions import compare_and_set
@@ -302,9 +302,16 @@ def delivery_attempt_send(*, attempt_sid: str, now: datetime | None = None) -> s
             attempt_sid=attempt_sid, adapter=adapter_name, error=exc, temporary=False, now=now
         )
     except Exception as exc:  # an adapter bug: log it, and retry like a network error
-        logger.exception("adapter %s raised on attempt %s", adapter_name, attempt_sid)
-        # Only the type is stored: the attempt's error is shown by the API and the admin, and
-        # an unexpected exception's text may carry anything the adapter had, the code too.
+        # Only the type and where it was raised are kept, in the log and on the attempt (which
+        # the API and the admin show): an unexpected exception's text may carry anything the
+        # adapter had, the code too.
+        logger.error(
+            "adapter %s raised %s on attempt %s\n%s",
+            adapter_name,
+            type(exc).__name__,
+            attempt_sid,
+            "".join(traceback.format_tb(exc.__traceback__)),
+        )
         bug = RuntimeError(f"adapter error: {type(exc).__name__}")
         return _attempt_record_failure(
             attempt_sid=attempt_sid, adapter=adapter_name, error=bug, temporary=True, now=now
@@ -423,20 +430,20 @@ def _record_last_step_sent(
             [outbox],
         )
         return "sent" if won else "stale"
-    params = [sent[name] for name in _RECORD_LAST_SENT_COLUMNS]
-    params += [claim.attempt_sid, *insert_params(outbox, _EVENT_FIELDS, connection)]
-    with connection.cursor() as cursor:
-        cursor.execute(_record_last_sent_sql(), params)
-        won = cursor.fetchone() is not None
-    if won:
-        outbox._state.adding, outbox._state.db = False, connection.alias
+    won = update_sql_then_insert(
+        connection,
+        key="delivery.record_last_sent",
+        update_sql=_RECORD_LAST_SENT_SQL,
+        params=[*(sent[name] for name in _RECORD_LAST_SENT_COLUMNS), claim.attempt_sid],
+        inserts=[outbox],
+    )
     return "sent" if won else "stale"  # stale: a callback decided, or the lease was taken
 
 
-# `update_then_insert`'s statement for the record above, written once per process: compiling
-# the compare-and-set through the ORM on every send (a queryset, its WHERE, its UPDATE) cost
-# a third of the send's CPU in the worker. The event's columns come from the model, as there.
-_RECORD_LAST_SENT_COLUMNS = (
+# The compare-and-set of the record above, written once (compiling it through the ORM on
+# every send cost a third of the send's CPU in the worker); `update_sql_then_insert` chains
+# the event's insert to it.
+_RECORD_LAST_SENT_COLUMNS = (  # the SET placeholders below, in order
     "adapter",
     "provider_message_id",
     "error_code",
@@ -445,31 +452,13 @@ _RECORD_LAST_SENT_COLUMNS = (
     "lease_expires_at",
     "date_updated",
 )
-_RECORD_LAST_SENT_TEMPLATE = """
-WITH s0 AS (
-    UPDATE challenges_deliveryattempt
-    SET status = 'sent', adapter = %s, provider_message_id = %s, error_code = %s,
-        error_message = %s, date_sent = %s, lease_expires_at = %s, date_updated = %s
-    WHERE sid = %s AND status = 'sending'
-    RETURNING sid
-)
-INSERT INTO {event_table} ({event_columns}) SELECT {event_values} FROM s0 RETURNING 1
+_RECORD_LAST_SENT_SQL = """
+UPDATE challenges_deliveryattempt
+SET status = 'sent', adapter = %s, provider_message_id = %s, error_code = %s,
+    error_message = %s, date_sent = %s, lease_expires_at = %s, date_updated = %s
+WHERE sid = %s AND status = 'sending'
+RETURNING sid
 """
-_EVENT_FIELDS = insert_columns(Event)
-_RECORD_LAST_SENT_SQL: list[str] = []
-
-
-def _record_last_sent_sql() -> str:
-    if not _RECORD_LAST_SENT_SQL:
-        quote = connection.ops.quote_name
-        _RECORD_LAST_SENT_SQL.append(
-            _RECORD_LAST_SENT_TEMPLATE.format(
-                event_table=quote(Event._meta.db_table),
-                event_columns=", ".join(quote(field.column) for field in _EVENT_FIELDS),
-                event_values=", ".join(["%s"] * len(_EVENT_FIELDS)),
-            )
-        )
-    return _RECORD_LAST_SENT_SQL[0]
 
 
 def _record_sent_row(owner: Owner, params: dict[str, Any]) -> tuple[Any, ...] | None:

@@ -455,11 +455,14 @@ def test_a_step_without_a_timeout_falls_back_after_the_default(service, locmem_c
     assert following.due_at == at(DEFAULT_STEP_TIMEOUT)
 
 
-def test_an_unexpected_adapter_error_stores_only_its_type(service, locmem_channels):
+def test_an_unexpected_adapter_error_stores_only_its_type(service, locmem_channels, caplog):
     """The attempt's error is shown by the API and the admin; an adapter bug's text could
-    carry anything the adapter held, the code included."""
+    carry anything the adapter held, the code included. The log keeps its type and place."""
     locmem_channels.script_failures("sms", [ValueError("could not send 424242 to +1415")])
     verification = start(service)
-    assert run_due(T0) == ["retry"]
+    with caplog.at_level("ERROR", logger="challenges.delivery"):
+        assert run_due(T0) == ["retry"]
     attempt = DeliveryAttempt.objects.get(verification=verification, step=0)
     assert attempt.error_message == "adapter error: ValueError"
+    assert "ValueError" in caplog.text and "locmem" in caplog.text
+    assert "424242" not in caplog.text and "+1415" not in caplog.text
