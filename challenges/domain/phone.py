@@ -92,8 +92,8 @@ def _session_start(
     now: datetime,
     challenge_id: str | None = None,
 ) -> FactorCode:
-    geo.destination_country_permit(to=_destination_of(factor), account_id=factor.service.account_id)
     service = factor.service
+    geo.destination_country_permit(to=_destination_of(factor), account_id=service.account_id)
     code = _new_code(service.code_length)
     salt = secrets.token_hex(16)
     session = FactorCode.objects.create(
