@@ -97,37 +97,51 @@ _CHECK_FIELDS = (
 )
 
 
-def _check_lookup(**filters: str):
-    return (
-        Verification.objects.select_for_update(of=("self",))
-        .select_related("service")
-        .only(*_CHECK_FIELDS)
-        .filter(**filters)
+def _check_lookup(*, lock: bool, **filters: str):
+    queryset = Verification.objects.select_related("service").only(*_CHECK_FIELDS)
+    if lock:
+        queryset = queryset.select_for_update(of=("self",))
+    return queryset.filter(**filters)
+
+
+def _check_by_sid(lock: bool) -> PreparedQuery:
+    return PreparedQuery(
+        lambda account_sid, service_sid, sid: _check_lookup(
+            lock=lock, service__account_id=account_sid, service_id=service_sid, pk=sid
+        ).order_by()
     )
 
 
-# Compiled once per process (verify_platform/lib/prepared.py): these run on every check.
-_CHECK_BY_SID = PreparedQuery(
-    lambda account_sid, service_sid, sid: _check_lookup(
-        service__account_id=account_sid, service_id=service_sid, pk=sid
-    ).order_by()
-)
-_CHECK_BY_TO = PreparedQuery(
-    lambda account_sid, service_sid, to: _check_lookup(
-        service__account_id=account_sid, service_id=service_sid, to=to
-    ).order_by("-date_created", "-sid")[:1]
-)
+def _check_by_to(lock: bool) -> PreparedQuery:
+    return PreparedQuery(
+        lambda account_sid, service_sid, to: _check_lookup(
+            lock=lock, service__account_id=account_sid, service_id=service_sid, to=to
+        ).order_by("-date_created", "-sid")[:1]
+    )
 
 
-def verification_find_for_update(
-    *, account: Account, service_sid: str, sid: str | None = None, to: str | None = None
+# Compiled once per process (verify_platform/lib/prepared.py): these run on every check,
+# keyed by whether the read locks.
+_CHECK_BY_SID = {lock: _check_by_sid(lock) for lock in (True, False)}
+_CHECK_BY_TO = {lock: _check_by_to(lock) for lock in (True, False)}
+
+
+def verification_find_for_check(
+    *,
+    account: Account,
+    service_sid: str,
+    sid: str | None = None,
+    to: str | None = None,
+    lock: bool = True,
 ) -> Verification | None:
-    """`verification_find`'s lookup as a locking read (call inside a transaction): the
-    verification row only is locked, with what a check needs of its service. None when
+    """`verification_find`'s lookup with what a check needs of its service; with `lock`, a
+    locking read of the verification row only (call inside a transaction). None when
     nothing matches."""
     if sid is not None:
-        return _CHECK_BY_SID.first(account.pk, service_sid, sid) if is_sid(sid, "VE") else None
-    return _CHECK_BY_TO.first(account.pk, service_sid, to)
+        return (
+            _CHECK_BY_SID[lock].first(account.pk, service_sid, sid) if is_sid(sid, "VE") else None
+        )
+    return _CHECK_BY_TO[lock].first(account.pk, service_sid, to)
 
 
 def verification_get(*, account: Account, service_sid: str, sid_or_to: str) -> Verification:

@@ -15,7 +15,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connection, transaction
-from django.db.models import F, Model, Q
+from django.db.models import F, Model, Q, Value
+from django.db.models.functions import Greatest
 
 from challenges.domain.core import (
     AttemptStatus,
@@ -404,7 +405,9 @@ def _attempt_record_sent(
         ):
             due_at = now + timedelta(seconds=_step_timeout(owner.plan, claim.step))
             if due_at < owner.expires_at:
-                _schedule_next(owner, send_number=claim.send_number, step=nxt, due_at=due_at)
+                _schedule_next(
+                    owner, send_number=claim.send_number, step=nxt, due_at=due_at, now=now
+                )
         return "sent"
 
 
@@ -492,12 +495,26 @@ def _record_sent_row(owner: Owner, params: dict[str, Any]) -> tuple[Any, ...] | 
     return row if won else None
 
 
-def _schedule_next(owner: Owner, *, send_number: int, step: int, due_at: datetime) -> None:
+def _touch(owner: Owner, now: datetime) -> None:
+    """A step was added to a locked, pending verification: move its `date_updated`, so a
+    check that read the row before (and approves without the lock only while the row is as
+    read, `verifications._approve_in_one_statement`) loses and takes the locked path, which
+    cancels this step too. Strictly later than the stored value even if the clocks of two
+    hosts disagree. Factor codes are only checked under their lock: nothing to move."""
+    if isinstance(owner, Verification):
+        later = Greatest(Value(now), F("date_updated") + timedelta(microseconds=1))
+        Verification.objects.filter(pk=owner.pk).update(date_updated=later)
+
+
+def _schedule_next(
+    owner: Owner, *, send_number: int, step: int, due_at: datetime, now: datetime
+) -> None:
     """`_schedule_step` in one statement: under the owner's lock, a step that already
     exists is the only conflict, and it keeps its own timer."""
     if connection.vendor != "postgresql":  # development databases
         if not _attempts(owner).filter(send_number=send_number, step=step).exists():
             _schedule_step(owner, send_number=send_number, step=step, due_at=due_at)
+            _touch(owner, now)
         return
     attempt = DeliveryAttempt(
         **{_owner_field(owner): owner},
@@ -508,6 +525,7 @@ def _schedule_next(owner: Owner, *, send_number: int, step: int, due_at: datetim
         deadline=_step_deadline(owner, step, due_at),
     )
     if insert_unless_conflict(attempt):
+        _touch(owner, now)
         transaction.on_commit(lambda: _enqueue(attempt.sid, due_at))
 
 
@@ -587,6 +605,7 @@ def _fall_back(verification: Owner, attempt: DeliveryAttempt, now: datetime) -> 
         )
         if following is None:
             _schedule_step(verification, send_number=attempt.send_number, step=nxt, due_at=now)
+            _touch(verification, now)
         elif compare_and_set(
             DeliveryAttempt,
             pk=following.pk,

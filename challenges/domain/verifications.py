@@ -408,6 +408,8 @@ def _approve_sql(connection) -> str:
         f"WHERE {column(V, 'sid')} = %s AND {column(V, 'service')} = %s "
         f"AND {column(V, 'to')} = %s AND {column(V, 'status')} = %s "
         f"AND {column(V, 'expires_at')} > %s AND {column(V, 'check_attempts')} < %s "
+        # The row as it was read: a check without the lock loses to any write since.
+        f"AND {column(V, 'date_updated')} = %s "
         f"AND {limits.destination_open_sql(connection)} RETURNING {column(V, 'sid')}), "
         f"a AS (UPDATE {table(A)} SET {column(A, 'status')} = %s, "
         f"{column(A, 'date_updated')} = %s "
@@ -423,14 +425,19 @@ def _approve_sql(connection) -> str:
 
 
 def _approve_in_one_statement(locked: Verification, now: datetime) -> bool:
-    """A correct code on the locked, pending, unexpired verification with checks left: what
+    """A correct code on a pending, unexpired verification with checks left: what
     `_end(..., APPROVED)` and `destination_success_record` write (the compare-and-set, the
     cancel of scheduled steps, the streak's end, the event) in one statement instead of
-    four, with the destination gate as one more condition. It runs after the locking read,
-    in its own statement: its snapshot sees every step the worker scheduled and every
-    failure recorded before the lock was taken, as the separate statements did. False
-    changes nothing (the gate refuses, or a service with webhooks, whose event also
-    schedules deliveries, or not PostgreSQL): the caller takes the step-by-step path."""
+    four, with the destination gate as one more condition. False changes nothing (the gate
+    refuses, the row changed since it was read, a service with webhooks, whose event also
+    schedules deliveries, or not PostgreSQL): the caller takes the step-by-step path.
+
+    `locked` may be read without the lock (`_approve_unlocked`): the statement then wins only
+    while the row is as read (its `date_updated`; every write to a verification moves it,
+    arming a step included, see `delivery._touch`). After a concurrent write the UPDATE
+    re-reads the row and loses, so the caller's locked path sees that write; an UPDATE that
+    wins found the row unchanged, so no step was inserted since the read and the statement's
+    snapshot holds every step to cancel, as after the lock."""
     connection = transaction.get_connection()
     if connection.vendor != "postgresql" or locked.service.has_enabled_webhooks:
         return False
@@ -446,6 +453,7 @@ def _approve_in_one_statement(locked: Verification, now: datetime) -> bool:
         Status.PENDING,
         now,
         MAX_CHECK_ATTEMPTS,
+        locked.date_updated,
         *limits.destination_open_params(service=locked.service, to=locked.to, now=now),
         AttemptStatus.CANCELED,
         now,
@@ -529,6 +537,22 @@ def verification_check(
     return locked
 
 
+def _approve_unlocked(read: Verification | None, code: str, now: datetime) -> bool:
+    """The common check, a correct code on a live verification, without a transaction or a
+    row lock: the read, then `_approve_in_one_statement` on the row as read (two round trips
+    instead of four). False writes nothing; anything else (a wrong code, an expired or ended
+    verification, a refused destination, a concurrent write) takes the locked path."""
+    return (
+        read is not None
+        and read.status == Status.PENDING
+        and len(code) == read.code_length
+        and read.expires_at > now
+        and read.check_attempts < MAX_CHECK_ATTEMPTS
+        and _code_matches(read, code)
+        and _approve_in_one_statement(read, now)
+    )
+
+
 def verification_check_find(
     *,
     account: Account,
@@ -540,9 +564,14 @@ def verification_check_find(
 ) -> Verification:
     """`verification_check` of the verification a check request names (by SID, or the
     latest one for `to`, in the tenant's service): the lookup and the lock are one read."""
+    now = current_time(now)
+    read = queries.verification_find_for_check(
+        account=account, service_sid=service_sid, sid=sid, to=to, lock=False
+    )
+    if _approve_unlocked(read, code, now):
+        return read
     with transaction.atomic():
-        now = current_time(now)
-        locked = queries.verification_find_for_update(
+        locked = queries.verification_find_for_check(
             account=account, service_sid=service_sid, sid=sid, to=to
         )
         locked, expired = _check(locked, code, now)

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from challenges import domain
-from challenges.models import DeliveryAttempt
+from challenges.models import DeliveryAttempt, Verification
 from services.models import Event
 from tests.challenges.conftest import MOBILE, outbox_codes
 
@@ -23,8 +23,9 @@ T0 = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 ONE_SEND = 2
 # A step with a next one records under the verification's lock, in a transaction: SAVEPOINT
 # (BEGIN outside a test), sending -> sent with the verification locked, the event, the INSERT
-# of the next step's timer, RELEASE (COMMIT).
-ONE_SEND_WITH_NEXT_STEP = 6
+# of the next step's timer, the verification's `date_updated` moved (so a check that read it
+# before takes the locked path and cancels that timer), RELEASE (COMMIT).
+ONE_SEND_WITH_NEXT_STEP = 7
 
 
 def first_attempt(verification) -> DeliveryAttempt:
@@ -67,6 +68,8 @@ def test_send_that_arms_the_next_step_statements(service, django_assert_max_num_
     assert (following.status, following.channel, following.send_number) == ("scheduled", "sms", 1)
     assert following.due_at == T0 + timedelta(seconds=5)
     assert following.deadline == verification.expires_at  # the last step runs to the expiry
+    armed = Verification.objects.get(pk=verification.pk)
+    assert armed.date_updated > verification.date_updated  # a check that read it before loses
 
 
 def test_a_duplicate_send_is_skipped_without_writing(service):

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from challenges import domain
-from challenges.models import DeliveryAttempt, Verification
+from challenges import domain, queries
+from challenges.domain.verifications import _approve_unlocked
+from challenges.models import MAX_CHECK_ATTEMPTS, DeliveryAttempt, Verification
 from limits.models import DestinationThrottle
 from services.models import Event
 from tests.challenges.conftest import MOBILE
 from tests.helpers import form
+from verify_platform.lib.clock import current_time
 
 pytestmark = pytest.mark.django_db
 
@@ -66,13 +68,13 @@ def test_the_resend_answer_is_what_was_committed(api, service):
 
 
 def test_a_correct_check_is_few_statements(api, service, django_assert_max_num_queries):
-    """Authentication, the verification found and locked in one read, and one statement
-    for the compare-and-set, the destination gate, the cancel of scheduled steps, the end
-    of a streak and the event (plus the savepoint pair). No read-back."""
+    """Authentication, the verification read (no lock, no transaction), and one statement
+    for the compare-and-set on the row as read, the destination gate, the cancel of
+    scheduled steps, the end of a streak and the event. No read-back."""
     verification = domain.verification_start(
         service=service, to=MOBILE, channel="sms", custom_code=CODE
     )
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(3):
         resp = form(api, check_path(service), {"To": MOBILE, "Code": CODE})
     assert resp.status_code == 201, resp.content
     body = resp.json()
@@ -89,9 +91,61 @@ def test_a_check_by_sid_is_few_statements(api, service, django_assert_max_num_qu
     verification = domain.verification_start(
         service=service, to=MOBILE, channel="sms", custom_code=CODE
     )
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(3):
         resp = form(api, check_path(service), {"VerificationSid": verification.sid, "Code": CODE})
     assert resp.status_code == 201 and resp.json()["status"] == "approved"
+
+
+def _read(service, tenant):
+    return queries.verification_find_for_check(
+        account=tenant.account, service_sid=service.sid, to=MOBILE, lock=False
+    )
+
+
+def test_a_check_without_the_lock_approves_the_row_as_read(service, tenant):
+    domain.verification_start(service=service, to=MOBILE, channel="sms", custom_code=CODE)
+    read = _read(service, tenant)
+    assert _approve_unlocked(read, CODE, current_time())
+    assert Verification.objects.get(pk=read.sid).status == "approved"
+
+
+def test_a_check_that_read_before_a_step_was_armed_takes_the_locked_path(service, tenant):
+    """The worker arms the next step (a new row the unlocked statement's snapshot cannot
+    see) between a check's read and its write: the write loses, writes nothing, and the
+    locked path approves and cancels that step, so no fallback goes out after approval."""
+    service.fallback = [{"channel": "whatsapp", "timeout": 5}, {"channel": "sms"}]
+    service.save(update_fields=["fallback"])
+    verification = domain.verification_start(
+        service=service, to=MOBILE, channel="auto", custom_code=CODE
+    )
+    read = _read(service, tenant)
+    first = DeliveryAttempt.objects.get(verification=verification, step=0)
+    assert domain.delivery_attempt_send(attempt_sid=first.sid) == "sent"
+    armed = DeliveryAttempt.objects.get(verification=verification, step=1)
+    assert armed.status == "scheduled"
+
+    assert not _approve_unlocked(read, CODE, current_time())
+    stored = Verification.objects.get(pk=verification.sid)
+    assert (stored.status, stored.check_attempts) == ("pending", 0)
+    assert not Event.objects.filter(type="verification.approved").exists()
+
+    checked = domain.verification_check_find(
+        account=tenant.account, service_sid=service.sid, to=MOBILE, code=CODE
+    )
+    assert checked.status == "approved"
+    armed.refresh_from_db()
+    assert armed.status == "canceled"
+
+
+def test_a_check_that_read_before_a_wrong_code_was_counted_takes_the_locked_path(service, tenant):
+    domain.verification_start(service=service, to=MOBILE, channel="sms", custom_code=CODE)
+    read = _read(service, tenant)
+    for _ in range(MAX_CHECK_ATTEMPTS):
+        domain.verification_check_find(
+            account=tenant.account, service_sid=service.sid, to=MOBILE, code="000000"
+        )
+    assert not _approve_unlocked(read, CODE, current_time())
+    assert Verification.objects.get(pk=read.sid).status == "max_attempts_reached"
 
 
 def test_a_wrong_check_answers_the_committed_count(api, service):
