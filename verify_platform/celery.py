@@ -65,45 +65,8 @@ def _close_old_connections(sender: Any = None, **kwargs: Any) -> None:
 
 @signals.task_prerun.connect
 def _before_task(sender: Any = None, **kwargs: Any) -> None:
-    """`_close_old_connections`, then the health check of each kept connection without a
-    round trip where its socket shows it is fine (`_quiet`)."""
-    if getattr(getattr(sender, "request", None), "is_eager", False):
-        return
+    """`_close_old_connections` before each task too: a connection that outlived
+    CONN_MAX_AGE while the worker waited is dropped before the task uses it. The health
+    check of a kept one runs at its first query, without a round trip when its socket shows
+    it is fine (the database backend, `verify_platform.lib.db.base`)."""
     _close_old_connections(sender)
-    from django.db import connections
-
-    for conn in connections.all(initialized_only=True):
-        if (
-            conn.vendor == "postgresql"
-            and conn.health_check_enabled
-            and not conn.health_check_done
-            and _quiet(conn.connection)
-        ):
-            conn.health_check_done = True
-
-
-def _quiet(raw: Any) -> bool:
-    """Django's health check (CONN_HEALTH_CHECKS) is a `SELECT 1` before the first query of
-    every task: a round trip per send, which on two cores shared with PostgreSQL costs the
-    worker and the database about what a statement costs. A connection the server has closed
-    (a restart, a crash, pg_terminate_backend, idle_session_timeout) has something to read
-    on its socket: the server's FATAL message or the end of the stream. So an idle connection whose
-    socket has nothing to read, polled without waiting, passes; anything readable (or an
-    unusual state) leaves the check to Django's `SELECT 1`, which reads it and replaces the
-    connection if it failed. A peer that vanished without a word (no FIN) would pass here,
-    and would have made `SELECT 1` wait on TCP's timeout just as the task's first statement
-    now does."""
-    import select
-
-    from psycopg.pq import TransactionStatus
-
-    try:
-        if raw is None or raw.closed or raw.broken:
-            return False
-        if raw.info.transaction_status != TransactionStatus.IDLE:
-            return False
-        poller = select.poll()
-        poller.register(raw.fileno(), select.POLLIN | select.POLLPRI)
-        return not poller.poll(0)
-    except Exception:  # anything unexpected: Django's own check decides
-        return False

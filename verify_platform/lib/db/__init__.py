@@ -1,0 +1,1 @@
+"""Our database backends (settings `ENGINE`); see `verify_platform.lib.db.base`."""
