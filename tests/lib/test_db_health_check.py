@@ -315,3 +315,31 @@ def test_a_connection_that_died_without_a_word_costs_one_503_and_no_write(
     status, content = request(tenant, "POST", "/v2/Services", {"FriendlyName": "Told"})
     assert status == 201, content
     assert service_exists("Told")
+
+
+def test_only_a_settled_open_connection_with_nothing_to_read_is_quiet():
+    params = connection.get_connection_params()
+    with psycopg.connect(**params, autocommit=False) as raw:
+        assert db_base.socket_quiet(raw)  # idle
+        raw.execute("LISTEN health_check")
+        assert db_base.socket_quiet(raw)  # inside a transaction, waiting for its next statement
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            raw.execute("SELECT 1 / 0")
+        assert not db_base.socket_quiet(raw)  # an aborted transaction: Django's check decides
+        raw.rollback()
+        raw.execute("LISTEN health_check")
+        raw.commit()
+        assert db_base.socket_quiet(raw)
+        with psycopg.connect(**params, autocommit=True) as other:
+            other.execute("NOTIFY health_check")
+        # Anything the server sends unasked (here a notification), not only a goodbye, makes
+        # the socket readable, and the check is left to Django's round trip, which reads it.
+        poller = select.poll()
+        poller.register(raw.fileno(), select.POLLIN)
+        deadline = time.monotonic() + 10
+        while not poller.poll(50):
+            assert time.monotonic() < deadline, "the notification never reached the socket"
+        assert not db_base.socket_quiet(raw)
+        raw.execute("SELECT 1")
+        assert db_base.socket_quiet(raw)
+    assert not db_base.socket_quiet(raw)  # closed

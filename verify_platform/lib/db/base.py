@@ -28,7 +28,7 @@ import select
 from typing import Any
 
 from django.db.backends.postgresql.base import DatabaseWrapper as PostgreSQLDatabaseWrapper
-from psycopg.pq import TransactionStatus
+from psycopg.pq import ConnStatus, TransactionStatus
 
 # Idle, or inside a transaction waiting for its next statement: nothing is owed to either side,
 # so anything readable came from the server on its own. Other states (a result not yet read,
@@ -54,10 +54,13 @@ def socket_quiet(raw: Any) -> bool:
     """True when the psycopg connection `raw` is open, settled, and its socket has nothing to
     read right now (a poll that does not wait). False means "ask the server"."""
     try:
-        if raw.closed or raw.broken or raw.info.transaction_status not in _SETTLED:
+        pgconn = raw.pgconn  # libpq's state directly: `raw.info` builds an object per call
+        if raw.broken or pgconn.status != ConnStatus.OK:
+            return False
+        if pgconn.transaction_status not in _SETTLED:
             return False
         poller = select.poll()
-        poller.register(raw.fileno(), _READABLE)
+        poller.register(pgconn.socket, _READABLE)
         return not poller.poll(0)
     except Exception:  # anything unexpected: Django's own check decides
         return False
