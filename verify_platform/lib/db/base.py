@@ -11,8 +11,10 @@ its socket: the server's FATAL message, or the end of the stream, which stays re
 libpq reads it, and once libpq has read it the connection reports itself closed. So a
 connection whose socket has nothing to read, polled without waiting, has not been closed by
 the other end and passes without the round trip. Anything else (something to read, a
-transaction status other than idle or in a transaction, an error asking) is left to Django's
-check, which reads it and replaces the connection if it fails, exactly as before.
+transaction status other than idle or in a transaction, an error while asking) is left to
+Django's check, which reads it and replaces the connection if it fails, exactly as before;
+inside an atomic block a failed check closes the connection and the transaction fails, it
+never goes on over a new connection.
 
 What this cannot see, Django's `SELECT 1` could not fix either: a peer that vanished without
 a word (the host gone, no FIN or RST) makes `SELECT 1` wait on TCP just as the request's first
