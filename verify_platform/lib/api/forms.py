@@ -242,7 +242,9 @@ def _inline_check(validator) -> Any:
     if kind is ProhibitSurrogateCharactersValidator:
         return lambda value: not _SURROGATE.search(value)
     if kind is RegexValidator:
-        return lambda value: bool(validator.regex.search(value)) is not validator.inverse_match
+        # Django keeps the pattern behind a lazy proxy; `re.compile` gives the same pattern.
+        search = re.compile(validator.regex.pattern, validator.regex.flags).search
+        return lambda value, inverse=validator.inverse_match: bool(search(value)) is not inverse
 
     def passes(value: str) -> bool:
         try:
