@@ -117,10 +117,11 @@ PATHS = [
 @pytest.mark.parametrize("host", ["testserver", "127.0.0.1:8000", "[::1]:8000", "Verify.Example"])
 @pytest.mark.parametrize("secure", [False, True])
 def test_absolute_url_is_what_django_builds(settings, host, secure):
-    from verify_platform.lib.api.fields import absolute_url
+    from verify_platform.lib.api.fields import absolute_url, absolute_urls
 
     settings.ALLOWED_HOSTS = ["*"]
     http = APIRequestFactory().get("/v2/Services", HTTP_HOST=host, secure=secure)
     for request in (http, Request(http)):
         for path in PATHS:
             assert absolute_url(request, path) == http.build_absolute_uri(path), path
+        assert absolute_urls(request, PATHS) == [http.build_absolute_uri(p) for p in PATHS]

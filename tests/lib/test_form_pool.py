@@ -118,7 +118,7 @@ def test_overlapping_validations_in_threads_each_get_their_own_data_and_errors()
             }
     # All THREADS validations were inside their fields at once: each had a set of its own.
     assert len(_GatedForm._field_pool) == THREADS
-    assert len({id(fields) for fields in _GatedForm._field_pool}) == THREADS
+    assert len({id(fields) for fields, _ in _GatedForm._field_pool}) == THREADS
 
 
 def test_a_form_keeps_its_own_errors_and_the_pool_keeps_no_request_data():
@@ -132,8 +132,9 @@ def test_a_form_keeps_its_own_errors_and_the_pool_keeps_no_request_data():
     # The form holds no pooled fields after its validation, and no pooled field points back
     # at a request's form (nor through it at the request's data).
     assert "fields" not in good.__dict__
-    for fields in _GatedForm._field_pool:
-        assert all(field.parent is None for field in fields.values())
+    for fields, members in _GatedForm._field_pool:
+        assert list(fields.values()) == members
+        assert all(field.parent is None for field in members)
     # Reading `fields` afterwards gives a fresh DRF copy bound to this form.
     assert good.fields["FriendlyName"].parent is good
 
@@ -191,5 +192,5 @@ def test_subclasses_have_pools_of_their_own():
     _Child.check(_query(FriendlyName="a", Extra="b"))
     _GatedForm.check(_query(FriendlyName="a"))
     assert _Child._field_pool is not _GatedForm._field_pool
-    assert all("Extra" in fields for fields in _Child._field_pool)
-    assert not any("Extra" in fields for fields in _GatedForm._field_pool)
+    assert all("Extra" in fields for fields, _ in _Child._field_pool)
+    assert not any("Extra" in fields for fields, _ in _GatedForm._field_pool)

@@ -7,6 +7,7 @@ Lives in `lib` (no models) so that the Verifications API (`challenges`) and phon
 
 from __future__ import annotations
 
+import functools
 import re
 
 import phonenumbers
@@ -21,23 +22,36 @@ _PHONE_SHAPE = re.compile(r"\+[0-9][0-9 ().-]{2,24}")
 def normalize_phone(raw: str) -> str | None:
     """The E.164 form of a valid phone number, or None."""
     if not raw.isascii() or not _PHONE_SHAPE.fullmatch(raw):
-        return None
-    try:
-        number = phonenumbers.parse(raw, None)
-    except phonenumbers.NumberParseException:
-        return None
-    if number.extension or not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return None  # before the cache: only short, number-shaped text is kept
+    return _facts(raw)[0]
 
 
 def is_landline(e164: str) -> bool:
     """True only when phonenumbers can tell (in NANP it often cannot: FIXED_LINE_OR_MOBILE)."""
+    return _facts(e164)[1]
+
+
+@functools.lru_cache(maxsize=4096)
+def _facts(text: str) -> tuple[str | None, bool]:
+    """(the E.164 form if `text` is a valid number without extension, whether phonenumbers
+    types it a landline), from one parse and one typing.
+
+    phonenumbers costs more than the rest of a Verification's form: `is_valid_number` and
+    `number_type` each find the number's region and type it again, and a create asks both
+    of the same `To`. A number is valid exactly when its type is known (both are that one
+    typing against the region's metadata; tests/lib/test_phones.py holds phonenumbers to
+    it). The library is pure and its metadata fixed for the process, so results are cached
+    per process, bounded; the `To` of a check was usually typed by its create.
+    """
     try:
-        number = phonenumbers.parse(e164, None)
+        number = phonenumbers.parse(text, None)
     except phonenumbers.NumberParseException:
-        return False
-    return phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.FIXED_LINE
+        return None, False
+    kind = phonenumbers.number_type(number)
+    landline = kind == phonenumbers.PhoneNumberType.FIXED_LINE
+    if number.extension or kind == phonenumbers.PhoneNumberType.UNKNOWN:
+        return None, landline
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), landline
 
 
 def mask_phone(e164: str) -> str:

@@ -22,13 +22,26 @@ def absolute_url(request, path: str) -> str:
     host followed by the path, passed through `iri_to_uri`; when every character is one
     `iri_to_uri` keeps, that is the string itself. Anything else goes to Django.
     """
-    if path[:1] == "/" and path[1:2] != "/" and "/./" not in path and "/../" not in path:
-        base = getattr(request, "_current_scheme_host", None)
-        if base is not None:
-            url = base + path
-            if _URI_AS_IS.fullmatch(url):
-                return url
-    return request.build_absolute_uri(path)
+    return absolute_urls(request, (path,))[0]
+
+
+def absolute_urls(request, paths) -> list[str]:
+    """`absolute_url` for several paths of one request: the scheme and host are read and
+    checked once (a string of kept characters followed by another is one too)."""
+    http = getattr(request, "_request", request)  # DRF's Request proxies attributes slowly
+    base = getattr(http, "_current_scheme_host", None)
+    plain = base is not None and _URI_AS_IS.fullmatch(base)
+    return [
+        base + path
+        if plain
+        and path[:1] == "/"
+        and path[1:2] != "/"
+        and "/./" not in path
+        and "/../" not in path
+        and _URI_AS_IS.fullmatch(path)
+        else request.build_absolute_uri(path)
+        for path in paths
+    ]
 
 
 @extend_schema_field(OpenApiTypes.URI)
@@ -61,10 +74,8 @@ class LinksField(serializers.Field):
         super().__init__(**kwargs)
 
     def to_representation(self, instance) -> dict[str, str]:
-        request = self.context["request"]
-        return {
-            name: absolute_url(request, t.format(o=instance)) for name, t in self.templates.items()
-        }
+        paths = [template.format(o=instance) for template in self.templates.values()]
+        return dict(zip(self.templates, absolute_urls(self.context["request"], paths), strict=True))
 
 
 def sid_field(prefix: str, **kwargs) -> serializers.RegexField:

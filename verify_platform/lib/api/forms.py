@@ -14,9 +14,18 @@ import re
 import unicodedata
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import (
+    MaxLengthValidator,
+    MinLengthValidator,
+    ProhibitNullCharactersValidator,
+    RegexValidator,
+)
 from django.http import QueryDict
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import SkipField, empty, get_error_detail
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 
 def wire_name(python_name: str) -> str:
@@ -32,7 +41,7 @@ class TwilioForm(serializers.Serializer):
 
     _python_names: dict[str, str] = {}
     _wire_names: dict[str, str] = {}
-    _field_pool: list[serializers.BindingDict] = []
+    _field_pool: list[tuple[serializers.BindingDict, list[serializers.Field]]] = []
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -62,19 +71,20 @@ class TwilioForm(serializers.Serializer):
         form = cls(data=data, **kwargs)
         pool = cls._field_pool
         try:
-            fields = pool.pop()
+            fields, members = pool.pop()
         except IndexError:  # first use, or every set in use by other threads right now
             fields = cls().fields
-        for field in fields.values():
+            members = list(fields.values())  # a BindingDict iterates slowly
+        for field in members:
             field.parent = form
         form.__dict__["fields"] = fields  # where DRF's cached_property keeps them
         try:
             form.is_valid(raise_exception=True)
         finally:
             del form.__dict__["fields"]
-            for field in fields.values():
+            for field in members:
                 field.parent = None  # no reference from the pool to a request's data
-            pool.append(fields)
+            pool.append((fields, members))
         return form
 
     def get_fields(self) -> dict[str, serializers.Field]:
@@ -92,11 +102,17 @@ class TwilioForm(serializers.Serializer):
             kwargs["data"] = _flatten(data, self._declared_fields)
         super().__init__(*args, **kwargs)
 
+    def run_validators(self, value: Any) -> None:
+        # DRF first builds the read-only defaults (another walk over the fields) for the
+        # form-wide validators; forms without any have nothing to run.
+        if self.validators:
+            super().run_validators(value)
+
     def to_internal_value(self, data: Any) -> dict:
         """A last guard for every field, present and future: a value decoded from JSON (an
         object, a list item) may carry `\\u0000` or an unpaired surrogate, which DRF's
         text checks never see and PostgreSQL refuses with an error, not a 400."""
-        value = super().to_internal_value(data)
+        value = self._fields_to_internal_value(data)
         wire_names = self._wire_names
         for name, item in value.items():
             if not storable(item):
@@ -108,6 +124,136 @@ class TwilioForm(serializers.Serializer):
                     }
                 )
         return value
+
+    def _fields_to_internal_value(self, data: Any) -> dict:
+        """DRF's `Serializer.to_internal_value` (each field's value validated, the errors
+        of every field collected), minus its per-field overhead: an absent optional field
+        is skipped without DRF's SkipField round trip, and a text field's value that passes
+        `_text_check` is taken as it is. Anything else, including every error, is DRF's
+        own `run_validation` of the bound field."""
+        plan = type(self)._plan()
+        if plan is None or type(data) is not dict:
+            return super().to_internal_value(data)
+        bound = self.fields
+        ret: dict[str, Any] = {}
+        errors: dict[str, Any] = {}
+        for name, attrs, plain_get, optional, fast in plan:
+            field = bound[name]
+            primitive = data.get(name, empty) if plain_get else field.get_value(data)
+            if primitive is empty and optional:
+                continue
+            try:
+                value = _UNCHECKED
+                if fast is not None and primitive is not empty:
+                    value = fast(primitive)
+                if value is _UNCHECKED:
+                    value = field.run_validation(primitive)
+            except serializers.ValidationError as exc:
+                errors[name] = exc.detail
+            except DjangoValidationError as exc:
+                errors[name] = get_error_detail(exc)
+            except SkipField:
+                pass
+            else:
+                self.set_value(ret, attrs, value)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return ret
+
+    @classmethod
+    def _plan(cls) -> list[tuple] | None:
+        """Per writable field, in order: (name, source path, whether `data.get` is its
+        `get_value` for a plain dict, whether an absent value is simply skipped, a fast
+        check or None). None when a form has `validate_<name>` methods: DRF's loop then."""
+        plan = cls.__dict__.get("_compiled_plan", _UNCHECKED)
+        if plan is not _UNCHECKED:
+            return plan
+        fields = cls().fields
+        plan = []
+        for name, field in fields.items():
+            if field.read_only:
+                continue
+            if getattr(cls, "validate_" + name, None) is not None:
+                plan = None
+                break
+            plan.append(
+                (
+                    name,
+                    field.source_attrs,
+                    type(field).get_value in _PLAIN_GET_VALUE,
+                    # DRF: absent, not required and no default -> SkipField, partial or not
+                    not field.required and field.default is empty,
+                    _text_check(field),
+                )
+            )
+        cls._compiled_plan = plan
+        return plan
+
+
+# Sentinel: "not validated here, let DRF do it" (None is a valid value).
+_UNCHECKED = object()
+_PLAIN_GET_VALUE = (serializers.Field.get_value, serializers.ListField.get_value)
+
+
+def _text_check(field: serializers.Field):
+    """For a field whose validation is DRF's CharField code, a function of the raw value
+    that returns what DRF returns for a valid text, or `_UNCHECKED` for anything else (not
+    a str, blank, or failing a validator), which DRF then validates and words the error.
+    DRF's and Django's own validators of text fields are checked inline; others are
+    called, and any error means `_UNCHECKED`. None for other fields."""
+    kind = type(field)
+    if not (
+        kind.run_validation is serializers.CharField.run_validation
+        and kind.to_internal_value is serializers.CharField.to_internal_value
+        and kind.validate_empty_values is serializers.Field.validate_empty_values
+        and kind.run_validators is serializers.Field.run_validators
+    ):
+        return None
+    checks = []
+    for validator in field.validators:
+        if getattr(validator, "requires_context", False):
+            return None
+        checks.append(_inline_check(validator))
+    trim = field.trim_whitespace
+
+    def fast(data: Any) -> Any:
+        if data.__class__ is not str:
+            return _UNCHECKED
+        value = data.strip() if trim else data
+        if not value:  # blank: DRF decides between '' and its `blank` error
+            return _UNCHECKED
+        for check in checks:
+            if not check(value):
+                return _UNCHECKED
+        return value
+
+    return fast
+
+
+def _inline_check(validator) -> Any:
+    """A predicate on a str: True where `validator` passes."""
+    kind = type(validator)
+    if kind is MaxLengthValidator and type(validator.limit_value) is int:
+        return lambda value, limit=validator.limit_value: len(value) <= limit
+    if kind is MinLengthValidator and type(validator.limit_value) is int:
+        return lambda value, limit=validator.limit_value: len(value) >= limit
+    if kind is ProhibitNullCharactersValidator:
+        return lambda value: "\x00" not in value
+    if kind is ProhibitSurrogateCharactersValidator:
+        return lambda value: not _SURROGATE.search(value)
+    if kind is RegexValidator:
+        # Django keeps the pattern behind a lazy proxy; `re.compile` gives the same pattern.
+        search = re.compile(validator.regex.pattern, validator.regex.flags).search
+        return lambda value, inverse=validator.inverse_match: bool(search(value)) is not inverse
+
+    def passes(value: str) -> bool:
+        try:
+            validator(value)
+        except (serializers.ValidationError, DjangoValidationError):
+            return False
+        return True
+
+    return passes
 
 
 def _flatten(data: QueryDict, fields: dict) -> dict:

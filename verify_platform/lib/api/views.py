@@ -9,6 +9,7 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from verify_platform.lib.api.compiled import compile_serializer
 from verify_platform.lib.api.schema import TwilioAutoSchema
 from verify_platform.lib.errors import NotFound
 
@@ -45,20 +46,24 @@ _serializers = threading.local()
 
 
 def render(serializer_class, instance, request: Request) -> dict:
-    """Serialize with one serializer instance per class and thread.
+    """Serialize with one serializer instance, and its compiled plan, per class and thread.
 
     A DRF serializer deep-copies its declared fields on first use, per instance; for the
     nested output shapes here that copy costs more than the database read it renders. The
     fields depend only on the class, so each thread keeps one instance and swaps in the
-    request (nested fields read the context from the root serializer).
+    request (nested fields read the context from the root serializer). The instance's
+    fields are planned once (`compiled.compile_serializer`): the output is DRF's
+    `to_representation`, without its per-field generic machinery.
     """
     cache = _serializers.__dict__.setdefault("by_class", {})
-    serializer = cache.get(serializer_class)
-    if serializer is None:
-        serializer = cache[serializer_class] = serializer_class()
+    entry = cache.get(serializer_class)
+    if entry is None:
+        serializer = serializer_class()
+        entry = cache[serializer_class] = (serializer, compile_serializer(serializer))
+    serializer, plan = entry
     serializer._context = {"request": request}
     try:
-        return serializer.to_representation(instance)
+        return plan(instance)
     finally:
         serializer._context = {}
 
