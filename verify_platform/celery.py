@@ -5,17 +5,95 @@ import os
 from typing import Any
 
 from celery import Celery, signals
+from django.core.signals import setting_changed
 
 from verify_platform.lib import broker
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "verify_platform.settings")
 broker.install()
 
-app = Celery("verify_platform")
+
+class VerifyCelery(Celery):
+    """Celery reading the `CELERY_*` Django settings from a plain dict.
+
+    `config_from_object("django.conf:settings")` leaves Celery a live view of Django's
+    LazySettings: every `app.conf.x` lookup probes it under up to four spellings of the name
+    (`CELERY_X`, `x` and the old-style names), each probe a LazySettings attribute lookup,
+    most of them misses. A task publish makes seven such lookups, a third of its CPU. Reading
+    the settings once, when Celery loads its configuration (the first `app.conf` access, as
+    before), into a dict makes each probe a dict lookup; names, precedence and defaults are
+    Celery's own, unchanged.
+
+    Changing Celery's configuration at run time: `app.conf.x = ...` / `app.conf.update()`
+    (Celery's own API, taking precedence over settings), or in tests Django's
+    `override_settings` / pytest-django's `settings` fixture, which `_setting_changed`
+    applies to the dict. What Celery builds once per process (the broker pool, the queues,
+    the task sender's retry policy) is not rebuilt by either, as it never was."""
+
+    django_settings: dict[str, Any] | None = None
+
+    def prepare_config(self, c: Any) -> dict[str, Any]:
+        c = super().prepare_config(c)  # Celery's deprecated-setting warnings
+        prefix = f"{self.namespace}_" if self.namespace else ""
+        self.django_settings = {key: c[key] for key in c if key.startswith(prefix)}
+        return self.django_settings
+
+
+app = VerifyCelery("verify_platform")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 logger = logging.getLogger("verify_platform.celery")
+
+
+@setting_changed.connect
+def _setting_changed(*, setting: str, **kwargs: Any) -> None:
+    """Keep the dict in step with `override_settings` (sent on enter and on exit, after the
+    settings are restored): a setting the override added and took away again is dropped,
+    so Celery's default applies once more."""
+    snapshot = app.django_settings
+    if snapshot is None or not app.namespace or not setting.startswith(f"{app.namespace}_"):
+        return
+    from django.conf import settings
+
+    try:
+        snapshot[setting] = getattr(settings, setting)
+    except AttributeError:
+        snapshot.pop(setting, None)
+
+
+# Transports where a message for a direct queue goes to the list (Redis) or folder
+# (filesystem) named after the queue whether or not the queue was ever declared.
+_DECLARE_FREE_TRANSPORTS = frozenset({"redis", "filesystem"})
+_declare: list[Any] | None = None
+_declare_known = False
+
+
+def publish_options(*ids: str) -> dict[str, Any]:
+    """`apply_async` options for a task whose arguments are ids (short strings): they spare
+    each publish two pieces of work whose outcome is known, and leave the message Celery's
+    own (tests/lib/test_publish.py compares the two field by field).
+
+    - `argsrepr`/`kwargsrepr`: Celery writes `saferepr` of the arguments into the message
+      headers (for logs and monitoring); `repr` of a list of short strings is the same text,
+      without saferepr's recursive walk.
+    - `declare=[]` where the broker's transport makes a declaration moot (Redis,
+      filesystem): Celery declares the destination queue before every publish, and although
+      kombu remembers a declaration per connection, it binds a copy of the queue and wraps
+      the check in a retry handler each time to find that out. On those transports Celery
+      sends a message for a direct queue through the default (nameless) exchange, which puts
+      it into the queue's own list or folder by name; what a declaration adds (a binding of
+      the queue to its named exchange) is read only by publishes to that exchange. The queues
+      are declared anyway by every worker when it starts and by `producer_warm`. On other
+      transports (AMQP drops a message for a queue that does not exist) Celery's default
+      stays.
+    """
+    global _declare, _declare_known
+    if not _declare_known:
+        with app.connection_for_write() as connection:  # builds the transport; no connect
+            free = connection.transport.driver_type in _DECLARE_FREE_TRANSPORTS
+        _declare, _declare_known = ([] if free else None), True
+    return {"argsrepr": repr(list(ids)), "kwargsrepr": "{}", "declare": _declare}
 
 
 def producer_warm() -> bool:
@@ -36,6 +114,7 @@ def producer_warm() -> bool:
                 task._get_exec_options()
         app.backend  # noqa: B018 (resolved once per process, on first use)
         app.amqp.send_task_message  # noqa: B018 (built once per process, on first use)
+        publish_options()
         with app.producer_or_acquire() as producer:
             for queue in app.amqp.queues.values():
                 maybe_declare(queue, producer.channel, retry=False)
