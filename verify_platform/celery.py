@@ -6,6 +6,7 @@ from typing import Any
 
 from celery import Celery, signals
 from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 from verify_platform.lib import broker
 
@@ -46,7 +47,7 @@ app.autodiscover_tasks()
 logger = logging.getLogger("verify_platform.celery")
 
 
-@setting_changed.connect
+@receiver(setting_changed)
 def _setting_changed(*, setting: str, **kwargs: Any) -> None:
     """Keep the dict in step with `override_settings` (sent on enter and on exit, after the
     settings are restored): a setting the override added and took away again is dropped,
