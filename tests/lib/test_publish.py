@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from django.utils import timezone
 from challenges.domain.core import _enqueue
 from challenges.tasks import delivery_attempt_send_task
 from verify_platform import celery as celery_module
-from verify_platform.celery import app, publish_options
+from verify_platform.celery import app, publish, publish_options
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -185,3 +186,110 @@ def test_bench_settings_reach_celery():
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["['bench.tasks']", "True"]
+
+
+def _queued_ids(broker: redis.Redis) -> list[str]:
+    queue = app.conf.task_default_queue
+    return [
+        json.loads(base64.b64decode(json.loads(raw)["body"]))[0][0]
+        for raw in broker.lrange(queue, 0, -1)
+    ]
+
+
+def _drop(broker: redis.Redis, *sids: str) -> None:
+    for sid in sids:
+        _taken(broker, sid)
+
+
+def test_publish_keeps_one_producer_across_publishes(broker):
+    publish(delivery_attempt_send_task, "VLkept1")
+    kept = celery_module._kept_producer._producer
+    publish(delivery_attempt_send_task, "VLkept2")
+    assert kept is not None and celery_module._kept_producer._producer is kept
+    _drop(broker, "VLkept1", "VLkept2")
+
+
+def test_a_second_thread_publishes_through_the_pool_meanwhile(broker):
+    """The kept producer serves one publish at a time; a concurrent one is not kept
+    waiting: it takes a producer from Celery's pool."""
+    used: list[object] = []
+    real = delivery_attempt_send_task.apply_async
+
+    def nested(*args, producer=None, **kwargs):
+        used.append(producer)
+        if len(used) == 1:  # while the first publish holds the kept producer
+            thread = threading.Thread(target=publish, args=(delivery_attempt_send_task, "VLp2"))
+            thread.start()
+            thread.join(timeout=10)
+        return real(*args, producer=producer, **kwargs)
+
+    delivery_attempt_send_task.apply_async = nested
+    try:
+        publish(delivery_attempt_send_task, "VLp1")
+    finally:
+        del delivery_attempt_send_task.apply_async
+    assert used[0] is celery_module._kept_producer._producer and used[1] is None
+    _drop(broker, "VLp1", "VLp2")
+
+
+def test_a_failed_publish_gives_the_producer_back_to_the_pool(broker, monkeypatch):
+    publish(delivery_attempt_send_task, "VLok")
+    kept = celery_module._kept_producer._producer
+
+    def refused(*args, **kwargs):
+        raise ConnectionRefusedError
+
+    monkeypatch.setattr(delivery_attempt_send_task, "apply_async", refused)
+    with pytest.raises(ConnectionRefusedError):
+        publish(delivery_attempt_send_task, "VLrefused")
+    assert celery_module._kept_producer._producer is None
+    assert kept.__connection__ is None or not kept._channel  # released: the pool revives it
+    monkeypatch.undo()
+    publish(delivery_attempt_send_task, "VLagain")
+    _drop(broker, "VLok", "VLagain")
+
+
+def test_publish_survives_the_broker_dropping_its_connections(broker):
+    """kombu's publish retry (task_publish_retry) reconnects the kept producer."""
+    publish(delivery_attempt_send_task, "VLbefore")
+    broker.client_kill_filter(_type="normal", skipme=True)
+    publish(delivery_attempt_send_task, "VLafter")
+    assert {"VLbefore", "VLafter"} <= set(_queued_ids(broker))
+    _drop(broker, "VLbefore", "VLafter")
+
+
+def test_an_exhausted_pool_publishes_the_ordinary_way(broker, monkeypatch):
+    """No producer free for keeping: Celery's own acquire (which waits for one) publishes."""
+    from kombu.exceptions import LimitExceeded
+
+    pool = type(app.producer_pool)
+    real_acquire = pool.acquire
+
+    def exhausted(self, block=False, timeout=None):
+        if not block:
+            raise LimitExceeded
+        return real_acquire(self, block=block, timeout=timeout)
+
+    monkeypatch.setattr(celery_module._kept_producer, "_producer", None)
+    monkeypatch.setattr(pool, "acquire", exhausted)
+    used: list[object] = []
+    real = delivery_attempt_send_task.apply_async
+    monkeypatch.setattr(
+        delivery_attempt_send_task,
+        "apply_async",
+        lambda *a, producer=None, **k: used.append(producer) or real(*a, producer=producer, **k),
+    )
+    publish(delivery_attempt_send_task, "VLexhausted")
+    assert used == [None]
+    _drop(broker, "VLexhausted")
+
+
+def test_a_forked_child_does_not_use_the_parents_producer(broker):
+    publish(delivery_attempt_send_task, "VLparent")
+    assert celery_module._kept_producer._producer is not None
+    pid = os.fork()
+    if pid == 0:  # the child: exit at once with the answer, running nothing of pytest's
+        os._exit(0 if celery_module._kept_producer._producer is None else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    _drop(broker, "VLparent")
