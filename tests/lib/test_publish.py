@@ -65,8 +65,7 @@ def _normalised(message: dict[str, Any], sid: str) -> dict[str, Any]:
 
 def _forget_transport(monkeypatch) -> None:
     """Make `publish_options` look at the broker's transport again (restored afterwards)."""
-    monkeypatch.setattr(celery_module, "_declare", None)
-    monkeypatch.setattr(celery_module, "_declare_known", False)
+    monkeypatch.setattr(celery_module, "_declare_free", None)
 
 
 @pytest.mark.parametrize("delay", [None, 30], ids=["due", "with-eta"])
@@ -293,3 +292,16 @@ def test_a_forked_child_does_not_use_the_parents_producer(broker):
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     _drop(broker, "VLparent")
+
+
+def test_warm_up_readies_the_kept_producer(broker):
+    held = celery_module._kept_producer._producer
+    if held is not None:  # as in a new process: none kept yet
+        celery_module._kept_producer._producer = None
+        held.release()
+    assert celery_module.producer_warm() is True
+    kept = celery_module._kept_producer._producer
+    assert kept is not None and kept.connection.connected
+    publish(delivery_attempt_send_task, "VLwarm")
+    assert celery_module._kept_producer._producer is kept
+    _drop(broker, "VLwarm")
