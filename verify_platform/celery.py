@@ -2,28 +2,174 @@
 
 import logging
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
-from celery import Celery, signals
+from celery import Celery, Task, signals
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from kombu.exceptions import LimitExceeded
 
 from verify_platform.lib import broker
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "verify_platform.settings")
 broker.install()
 
-app = Celery("verify_platform")
+
+class VerifyCelery(Celery):
+    """Celery reading the `CELERY_*` Django settings from a plain dict.
+
+    `config_from_object("django.conf:settings")` leaves Celery a live view of Django's
+    LazySettings: every `app.conf.x` lookup probes it under up to four spellings of the name
+    (`CELERY_X`, `x` and the old-style names), each probe a LazySettings attribute lookup,
+    most of them misses. A task publish made seven such lookups, a third of its CPU. Reading
+    the settings once, when Celery loads its configuration (the first `app.conf` access, as
+    before), into a dict makes each probe a dict lookup; names, precedence and defaults are
+    Celery's own, unchanged.
+
+    Changing Celery's configuration at run time: `app.conf.x = ...` / `app.conf.update()`
+    (Celery's own API, taking precedence over settings), or in tests Django's
+    `override_settings` / pytest-django's `settings` fixture, which `_setting_changed`
+    applies to the dict. What Celery builds once per process (the broker pool, the queues,
+    the task sender's retry policy) is not rebuilt by either, as it never was."""
+
+    django_settings: dict[str, Any] | None = None
+
+    def prepare_config(self, c: Any) -> dict[str, Any]:
+        c = super().prepare_config(c)  # Celery's deprecated-setting warnings
+        prefix = f"{self.namespace}_" if self.namespace else ""
+        self.django_settings = {key: c[key] for key in c if key.startswith(prefix)}
+        return self.django_settings
+
+
+app = VerifyCelery("verify_platform")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 logger = logging.getLogger("verify_platform.celery")
 
 
+@receiver(setting_changed)
+def _setting_changed(*, setting: str, **kwargs: Any) -> None:
+    """Keep the dict in step with `override_settings` (sent on enter and on exit, after the
+    settings are restored): a setting the override added and took away again is dropped,
+    so Celery's default applies once more."""
+    snapshot = app.django_settings
+    if snapshot is None or not app.namespace or not setting.startswith(f"{app.namespace}_"):
+        return
+    try:
+        snapshot[setting] = getattr(settings, setting)
+    except AttributeError:
+        snapshot.pop(setting, None)
+
+
+# Transports where a message for a direct queue goes to the list (Redis) or folder
+# (filesystem) named after the queue whether or not the queue was ever declared.
+_DECLARE_FREE_TRANSPORTS = frozenset({"redis", "filesystem"})
+_declare_free: bool | None = None  # known at the first publish
+
+
+def publish_options(*ids: str) -> dict[str, Any]:
+    """`apply_async` options for a task whose arguments are ids (short strings): they spare
+    each publish two pieces of work whose outcome is known, and leave the message Celery's
+    own (tests/lib/test_publish.py compares the two field by field).
+
+    - `argsrepr`/`kwargsrepr`: Celery writes `saferepr` of the arguments into the message
+      headers (for logs and monitoring); `repr` of a list of short strings is the same text,
+      without saferepr's recursive walk.
+    - `declare=[]` where the broker's transport makes a declaration moot (Redis,
+      filesystem): Celery declares the destination queue before every publish, and although
+      kombu remembers a declaration per connection, it binds a copy of the queue and wraps
+      the check in a retry handler each time to find that out. On those transports Celery
+      sends a message for a direct queue through the default (nameless) exchange, which puts
+      it into the queue's own list or folder by name; what a declaration adds (a binding of
+      the queue to its named exchange) is read only by publishes to that exchange. The queues
+      are declared anyway by every worker when it starts and by `producer_warm`. On other
+      transports (AMQP drops a message for a queue that does not exist) Celery's default
+      stays.
+    """
+    global _declare_free
+    if _declare_free is None:
+        with app.connection_for_write() as connection:  # builds the transport; no connect
+            _declare_free = connection.transport.driver_type in _DECLARE_FREE_TRANSPORTS
+    return {
+        "argsrepr": repr(list(ids)),
+        "kwargsrepr": "{}",
+        "declare": [] if _declare_free else None,  # a new list: kombu may append to it
+    }
+
+
+class _KeptProducer:
+    """One producer of Celery's pool that the process keeps for `publish`, instead of taking
+    one from the pool and giving it back around every publish: kombu's pool revives a
+    producer on each acquire (a new channel promise and a bound copy of its exchange) and
+    passes through two locked queues, a fifth of a publish's Python work.
+
+    Only one thread publishes through it at a time; another thread meanwhile, or a process
+    whose pool is exhausted, publishes through the pool as before (the lock is never waited
+    for). A publish that raises gives the producer back to the pool, which revives it on its
+    next use exactly as after any failed publish; connection errors within a publish are
+    retried by kombu on the producer itself (task_publish_retry), pooled or kept. A forked
+    child starts without one: Celery gives a child its own pool."""
+
+    def __init__(self) -> None:
+        self._forget()
+        os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self) -> None:
+        self._lock = threading.Lock()
+        self._producer: Any = None
+
+    @contextmanager
+    def __call__(self) -> Iterator[Any]:
+        if not self._lock.acquire(blocking=False):
+            yield None  # None: Celery acquires from its pool
+            return
+        try:
+            if self._producer is None:
+                self._producer = self._acquire()
+            producer = self._producer
+            try:
+                yield producer
+            except BaseException:
+                if producer is not None:
+                    self._producer = None
+                    producer.release()
+                raise
+        finally:
+            self._lock.release()
+
+    @staticmethod
+    def _acquire() -> Any:
+        try:
+            return app.producer_pool.acquire(block=False)
+        except LimitExceeded:  # every pooled producer is in use: publish through the pool
+            return None
+
+
+_kept_producer = _KeptProducer()
+
+
+def publish(task: Task, *ids: str, eta: datetime | None = None) -> None:
+    """Queue `task(*ids)` as `task.apply_async(args=[*ids], eta=eta)` does, for a fraction of
+    its CPU (a publish sits on the request path of every verification start): Celery's own
+    message (tests/lib/test_publish.py), through Celery's own publish, with the options of
+    `publish_options` and the kept producer. Raises what apply_async raises."""
+    with _kept_producer() as producer:
+        task.apply_async(args=list(ids), eta=eta, producer=producer, **publish_options(*ids))
+
+
 def producer_warm() -> bool:
     """Do, before a web process serves its first request, what its first task publish
     would otherwise do inside that request: load the task modules and the result backend
     (an entry-point scan), build the task sender, open the broker connection and its
-    channel, and declare the task queues. Measured at 0.1-0.25 s on a busy 2-core machine,
-    which otherwise lands on one request per process as a latency outlier.
+    channel (on the producer `publish` keeps), and declare the task queues. Measured at
+    0.1-0.25 s on a busy 2-core machine, which otherwise lands on one request per process as
+    a latency outlier.
 
     Publishes nothing. A broker that cannot be reached is only logged: the first request
     then connects as it always did (and a failed publish falls back to the sweeper)."""
@@ -36,7 +182,8 @@ def producer_warm() -> bool:
                 task._get_exec_options()
         app.backend  # noqa: B018 (resolved once per process, on first use)
         app.amqp.send_task_message  # noqa: B018 (built once per process, on first use)
-        with app.producer_or_acquire() as producer:
+        publish_options()
+        with _kept_producer() as kept, app.producer_or_acquire(kept) as producer:
             for queue in app.amqp.queues.values():
                 maybe_declare(queue, producer.channel, retry=False)
             ensure_client = getattr(producer.channel, "conn_or_acquire", None)

@@ -32,6 +32,7 @@ from channels import registry
 from factors.models import Factor
 from services.domain import event_record
 from services.models import Service
+from verify_platform.celery import publish
 from verify_platform.lib import crypto
 from verify_platform.lib.clock import current_time
 from verify_platform.lib.errors import InvalidParameter
@@ -162,7 +163,7 @@ def _enqueue(attempt_sid: str, eta: datetime) -> None:
     # costs each send milliseconds of worker time.
     due = eta if eta > current_time() else None
     try:
-        delivery_attempt_send_task.apply_async(args=[attempt_sid], eta=due)
+        publish(delivery_attempt_send_task, attempt_sid, eta=due)
     except Exception:  # the broker is down: the row is the outbox, the sweeper sends it
         logger.warning("could not queue attempt %s; the sweeper will send it", attempt_sid)
 

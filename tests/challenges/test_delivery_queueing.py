@@ -24,7 +24,7 @@ def queued(monkeypatch):
     monkeypatch.setattr(
         delivery_attempt_send_task,
         "apply_async",
-        lambda args, eta: calls.append((args[0], eta)),
+        lambda args, eta, **options: calls.append((args[0], eta)),
     )
     return calls
 

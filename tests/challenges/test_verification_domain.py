@@ -389,7 +389,9 @@ def test_broker_down_at_create_leaves_the_row_for_the_sweeper(
 
     queued: list[str] = []
     monkeypatch.setattr(
-        delivery_attempt_send_task, "apply_async", lambda args, eta: queued.append(args[0])
+        delivery_attempt_send_task,
+        "apply_async",
+        lambda args, eta, **options: queued.append(args[0]),
     )
     with django_capture_on_commit_callbacks(execute=True):
         assert domain.delivery_attempt_sweep(now=at(10)) == [attempt.sid]
@@ -405,7 +407,9 @@ def test_nothing_is_queued_for_a_rolled_back_create(
 
     queued: list[str] = []
     monkeypatch.setattr(
-        delivery_attempt_send_task, "apply_async", lambda args, eta: queued.append(args[0])
+        delivery_attempt_send_task,
+        "apply_async",
+        lambda args, eta, **options: queued.append(args[0]),
     )
 
     class Rollback(Exception):
