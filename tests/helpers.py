@@ -40,3 +40,17 @@ def run_flow(module: str, env: dict[str, str], *, timeout: float) -> dict:
     )
     assert run.returncode == 0, run.stderr[-3000:]
     return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def routed_patterns(patterns=None):
+    """Every URL pattern the URLconf routes to, includes flattened: tests that must cover every
+    view (its serializers, its forms) find them here, so a new view is covered or fails."""
+    if patterns is None:
+        from django.urls import get_resolver
+
+        patterns = get_resolver().url_patterns
+    for pattern in patterns:
+        if hasattr(pattern, "url_patterns"):
+            yield from routed_patterns(pattern.url_patterns)
+        else:
+            yield pattern

@@ -16,7 +16,6 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.urls import get_resolver
 from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
@@ -40,6 +39,7 @@ from limits.models import Bucket, RateLimit, SafeListNumber
 from services.api.serializers import ServiceSerializer
 from services.models import Account, Service, Webhook
 from services.webhooks.api.serializers import WebhookCreatedSerializer, WebhookSerializer
+from tests.helpers import routed_patterns
 from verify_platform.lib.api import compiled
 from verify_platform.lib.api.compiled import CompiledSerializer, compile_serializer
 from verify_platform.lib.api.forms import TwilioForm
@@ -50,18 +50,10 @@ T0 = dt.datetime(2026, 11, 22, 10, 59, 58, 999_999, tzinfo=UTC)
 TOKYO = ZoneInfo("Asia/Tokyo")
 
 
-def _walk(patterns):
-    for pattern in patterns:
-        if hasattr(pattern, "url_patterns"):
-            yield from _walk(pattern.url_patterns)
-        else:
-            yield pattern
-
-
 def view_serializers() -> set[type]:
     """The output serializers of every view module the URLconf routes to."""
     found = set()
-    for pattern in _walk(get_resolver().url_patterns):
+    for pattern in routed_patterns():
         view = getattr(pattern.callback, "cls", None) or getattr(
             pattern.callback, "view_class", None
         )

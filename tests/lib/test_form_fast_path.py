@@ -13,7 +13,6 @@ from contextlib import contextmanager
 
 import pytest
 from django.http import QueryDict
-from django.urls import get_resolver
 from rest_framework import serializers
 
 from challenges.api.serializers import (
@@ -22,21 +21,14 @@ from challenges.api.serializers import (
     VerificationCreateForm,
 )
 from services.models import Service
+from tests.helpers import routed_patterns
 from verify_platform.lib.api.forms import TwilioForm
 from verify_platform.lib.api.pagination import PageQuery
 
 
-def _walk(patterns):
-    for pattern in patterns:
-        if hasattr(pattern, "url_patterns"):
-            yield from _walk(pattern.url_patterns)
-        else:
-            yield pattern
-
-
 def view_forms() -> list[type[TwilioForm]]:
     found = {PageQuery}
-    for pattern in _walk(get_resolver().url_patterns):
+    for pattern in routed_patterns():
         view = getattr(pattern.callback, "cls", None)
         if view is None:
             continue
