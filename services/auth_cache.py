@@ -135,6 +135,9 @@ class AuthCache:
         self._poller: select.poll | None = None
         self._connecting = False
         self._reconnected = False
+        # Set after a read that may have left messages in redis-py's buffer, where a poll()
+        # of the socket cannot see them.
+        self._maybe_buffered = False
         self._retry_at = float("-inf")
         self._retry_delay = RECONNECT_FIRST_SECONDS
         self._ping_sent_at: float | None = None
@@ -205,6 +208,47 @@ class AuthCache:
 
     # --- the subscription --------------------------------------------------------------
 
+    def sync(self, timeout: float | None = None) -> bool:
+        """Apply every invalidation published before this call, waiting for it: the server
+        answers a PING on the subscription only after the messages queued before it. False
+        (and the cache off) when the subscription is down or does not answer in time."""
+        timeout = self.timeout if timeout is None else timeout
+        payload = f"sync-{uuid.uuid4().hex}".encode()
+        with self._lock:
+            if self._pubsub is None:
+                return False
+            try:
+                self._pubsub.ping(payload)
+                deadline = time.monotonic() + timeout
+                sids: set[str] = set()
+                while True:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise SubscriptionLost("no answer to the sync PING")
+                    message = self._pubsub.get_message(timeout=left)
+                    if message is not None and self._handle(message, sids) == payload:
+                        break
+                self._maybe_buffered = True
+                if sids:
+                    self._drop(sids)
+            except (RedisError, OSError, SubscriptionLost) as exc:
+                self._lose(exc, self.clock())
+                return False
+        return True
+
+    def _handle(self, message: dict, sids: set[str]) -> bytes | None:
+        """Collect the SIDs of an invalidation; the payload of a PING's answer."""
+        kind, data = message["type"], message["data"]
+        if kind == "message":
+            sids.update((data.decode() if isinstance(data, bytes) else data).split())
+        elif kind == "pong":
+            if data == _PING_PAYLOAD:
+                self._ping_sent_at = None
+            return data
+        elif kind != "subscribe":
+            raise SubscriptionLost(f"unexpected {kind} on the subscription")
+        return None
+
     def _drain(self, now: float) -> None:
         if self._reconnected:
             # redis-py reconnected and resubscribed by itself: messages sent in between
@@ -212,20 +256,14 @@ class AuthCache:
             raise SubscriptionLost("the subscription reconnected")
         # After a full drain redis-py's buffer is empty, so an unreadable socket means no
         # message: a poll() instead of a trip through redis-py's read machinery.
-        if self._poller is None or self._poller.poll(0):
+        if self._poller is None or self._maybe_buffered or self._poller.poll(0):
             sids: set[str] = set()
             for _ in range(DRAIN_LIMIT):
                 message = self._pubsub.get_message(timeout=0.0)
                 if message is None:
+                    self._maybe_buffered = False
                     break
-                kind = message["type"]
-                if kind == "message":
-                    data = message["data"]
-                    sids.update((data.decode() if isinstance(data, bytes) else data).split())
-                elif kind == "pong":
-                    self._ping_sent_at = None
-                elif kind != "subscribe":
-                    raise SubscriptionLost(f"unexpected {kind} on the subscription")
+                self._handle(message, sids)
             else:
                 raise SubscriptionLost("too many invalidations pending")
             if sids:
@@ -279,11 +317,14 @@ class AuthCache:
             # Whatever was stored before could have missed a message: start empty.
             self._teardown()
             self._pubsub, self._poller = pubsub, poller
+            self._maybe_buffered = True
             self._retry_delay = RECONNECT_FIRST_SECONDS
             self._pinged_at = self.clock()
         logger.info("auth cache subscribed to %s", self.channel)
 
     def _subscribe(self) -> tuple[redis.client.PubSub, select.poll | None]:
+        """A confirmed subscription. The PubSub keeps its client (and so its connection
+        pool) alive: a collected client disconnects every connection of its pool."""
         # No retries: a failure must reach us (and switch the cache off), not be hidden by
         # a reconnect that lost the messages sent meanwhile.
         client = redis.Redis.from_url(
@@ -294,6 +335,7 @@ class AuthCache:
             client_name=self.client_name,
         )
         pubsub = client.pubsub()
+        pubsub.verify_client = client
         try:
             pubsub.subscribe(self.channel)
             # Confirmed by the server before anything is trusted: from here on every
