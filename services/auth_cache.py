@@ -211,7 +211,8 @@ class AuthCache:
     def sync(self, timeout: float | None = None) -> bool:
         """Apply every invalidation published before this call, waiting for it: the server
         answers a PING on the subscription only after the messages queued before it. False
-        (and the cache off) when the subscription is down or does not answer in time."""
+        (and the cache off) when the subscription is down or does not answer in time. The
+        process's requests wait meanwhile: for tests and tools, never the request path."""
         timeout = self.timeout if timeout is None else timeout
         payload = f"sync-{uuid.uuid4().hex}".encode()
         with self._lock:
