@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from services.auth_cache import auth_rows_changed
 from services.models import Account, ApiKey, Event, Service
 from services.webhooks.dispatch import deliveries_schedule
 from verify_platform.lib import crypto
@@ -37,14 +38,18 @@ def account_rotate_auth_token(*, account: Account) -> str:
         auth_token_encrypted=crypto.encrypt(token),
         date_updated=timezone.now(),
     )
+    auth_rows_changed(account.pk)  # a conditional UPDATE sends no post_save
     return token
 
 
 def account_set_status(*, account: Account, status: str) -> bool:
     others = [s for s in Account.Status.values if s != status]
-    return compare_and_set(
+    changed = compare_and_set(
         Account, pk=account.pk, sources=others, target=status, date_updated=timezone.now()
     )
+    # Announced even when another caller moved it first: repeating an action re-announces.
+    auth_rows_changed(account.pk)
+    return changed
 
 
 def api_key_create(*, account: Account, friendly_name: str = "") -> tuple[ApiKey, str]:
@@ -57,9 +62,10 @@ def api_key_create(*, account: Account, friendly_name: str = "") -> tuple[ApiKey
 
 
 def api_key_revoke(*, api_key: ApiKey) -> bool:
-    """Effective at once: authentication reads the status on every request."""
+    """Effective at once in this process, and in every other one as soon as it reads the
+    announcement after commit (services/auth_cache.py)."""
     now = timezone.now()
-    return compare_and_set(
+    revoked = compare_and_set(
         ApiKey,
         pk=api_key.pk,
         sources=[ApiKey.Status.ACTIVE],
@@ -67,6 +73,8 @@ def api_key_revoke(*, api_key: ApiKey) -> bool:
         date_revoked=now,
         date_updated=now,
     )
+    auth_rows_changed(api_key.pk)
+    return revoked
 
 
 def service_create(*, account: Account, friendly_name: str, **fields: Any) -> Service:

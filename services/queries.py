@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from services import auth_cache
 from services.models import Account, ApiKey, Service
 from verify_platform.lib import crypto
 from verify_platform.lib.errors import NotFound
@@ -24,8 +25,19 @@ _SERVICE = PreparedQuery(
 
 
 def account_authenticate(*, username: str, password: str) -> Account | None:
-    """The active account these credentials belong to, or None. One indexed read."""
+    """The active account these credentials belong to, or None.
+
+    A success whose row this process holds (services/auth_cache.py) reads nothing; anything
+    else (unknown SID, wrong secret, cache off) is the one indexed read it always was, with
+    the same constant-time comparison, so a failure costs the same whether or not the SID
+    is cached."""
     digest = crypto.secret_digest(password)
+    cache = auth_cache.current()
+    ticket = cache.begin() if cache is not None else None
+    if ticket is not None:
+        entry = cache.get(username, ticket)
+        if entry is not None and crypto.digests_equal(digest, entry.digest):
+            return entry.account()
     if is_sid(username, "AC"):
         account = _ACCOUNT.first(username)
         stored = account.auth_token_digest if account is not None else _DUMMY_DIGEST
@@ -37,9 +49,12 @@ def account_authenticate(*, username: str, password: str) -> Account | None:
     else:
         account, stored = None, _DUMMY_DIGEST
     matches = crypto.digests_equal(digest, stored)
-    if account is None or not matches or account.status != Account.Status.ACTIVE:
+    if account is None or account.status != Account.Status.ACTIVE:
         return None
-    return account
+    if ticket is not None:
+        # The row as read, whether or not this secret matched it: never an absence.
+        cache.store(ticket, username, digest=stored, account=account)
+    return account if matches else None
 
 
 def service_get(*, account: Account, sid: str) -> Service:

@@ -402,3 +402,16 @@ VERIFY_DESTINATION_THROTTLE = {
     "MAX_DELAY_SECONDS": env.int("VERIFY_DESTINATION_MAX_DELAY_SECONDS", default=3600),
     "BLOCK_AFTER_FAILURES": env.int("VERIFY_DESTINATION_BLOCK_AFTER_FAILURES", default=100),
 }
+
+# --- Authentication cache (services/auth_cache.py) ------------------------------------------
+# Each web process keeps the rows that authenticate API requests (stored digest, status,
+# the account's plain fields) so a request needs no database read. Changes are announced on
+# a Redis pub/sub channel after commit; a process whose subscription is down reads the
+# database on every request. An entry is used at most this many seconds after it was read,
+# which bounds a lost announcement; 0 switches the cache off. Off without REDIS_URL.
+VERIFY_AUTH_CACHE_SECONDS = env.int("VERIFY_AUTH_CACHE_SECONDS", default=60)
+VERIFY_AUTH_CACHE_CHANNEL = env.str(
+    "VERIFY_AUTH_CACHE_CHANNEL", default="verify-platform:auth-invalidations"
+)
+# Seconds to wait for Redis when (re)subscribing or publishing.
+VERIFY_AUTH_CACHE_REDIS_TIMEOUT = env.float("VERIFY_REDIS_TIMEOUT", default=1.0)

@@ -1,0 +1,116 @@
+"""The production shape: gunicorn forks its workers from a master that loaded the app; each
+worker subscribes on its own, after the fork, and a key revoked by another process is
+refused by every worker."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+
+from scripts.testenv import free_port
+from services import domain
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+WORKERS = 2
+DEADLINE_S = 30.0
+GUNICORN = ["--config", "gunicorn.conf.py"]
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    user = quote(db["USER"] or "", safe="")
+    password = f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else ""
+    return f"postgres://{user}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+def _status(port: int, authorization: str) -> int | None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", "/v2/Services", headers={"Authorization": authorization})
+        return conn.getresponse().status
+    except OSError:
+        return None
+    finally:
+        conn.close()
+
+
+def _until(condition, what: str) -> None:
+    deadline = time.monotonic() + DEADLINE_S
+    for _ in range(10_000):
+        if condition():
+            return
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def gunicorn(transactional_db, tmp_path, settings):
+    channel = f"test-auth-{uuid.uuid4().hex}"
+    settings.VERIFY_AUTH_CACHE_CHANNEL = channel  # where this process announces
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "verify_platform.settings",
+        "DATABASE_URL": _database_url(),
+        "VERIFY_AUTH_CACHE_CHANNEL": channel,
+        "VERIFY_AUTH_CACHE_SECONDS": "600",  # only an announcement can drop an entry here
+        "VERIFY_AUTH_FAILURES_PER_MINUTE": "0",
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": str(WORKERS),
+        "GUNICORN_THREADS": "1",
+        "LOG_LEVEL": "WARNING",
+    }
+    log = tmp_path / "gunicorn.log"
+    with open(log, "wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "verify_platform.wsgi:application", *GUNICORN],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _until(lambda: _status(port, "") is not None or server.poll() is not None, "gunicorn")
+        assert server.poll() is None, log.read_text()[-2000:]
+        yield port, channel
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_every_worker_subscribes_after_the_fork_and_drops_a_revoked_key(gunicorn, tenant):
+    port, channel = gunicorn
+    key, secret = domain.api_key_create(account=tenant.account)
+    authorization = "Basic " + base64.b64encode(f"{key.sid}:{secret}".encode()).decode()
+    probe = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        # Requests land on whichever worker accepts; each subscribes (its own connection)
+        # on its first one, after the fork.
+        def every_worker_subscribed() -> bool:
+            assert _status(port, authorization) == 200
+            return dict(probe.pubsub_numsub(channel))[channel.encode()] == WORKERS
+
+        _until(every_worker_subscribed, "a subscription per worker")
+        for _ in range(20):  # both workers now hold the key
+            assert _status(port, authorization) == 200
+
+        # Committed, then announced; the workers hold the key until they read that.
+        assert domain.api_key_revoke(api_key=key)
+        statuses = {_status(port, authorization) for _ in range(20)}
+        assert statuses == {401}
+    finally:
+        probe.close()
