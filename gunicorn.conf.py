@@ -47,11 +47,15 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 
 def post_worker_init(worker) -> None:
-    """Connect to the task broker before the first request, not during it (see
-    `verify_platform.celery.producer_warm`)."""
+    """Connect to the task broker and subscribe the authentication cache before the first
+    request, not during it (see `verify_platform.celery.producer_warm` and
+    `services.auth_cache.warm`). Both happen in the worker, after the fork: the master must
+    hold no connection a worker would share."""
+    from services.auth_cache import warm
     from verify_platform.celery import producer_warm
 
     producer_warm()
+    warm()
 
 
 def pre_fork(server, worker) -> None:

@@ -397,6 +397,15 @@ def current() -> AuthCache | None:
         return _current
 
 
+def warm() -> bool:
+    """Subscribe now, before this process serves a request (gunicorn's `post_worker_init`),
+    so its first requests need not wait for the subscription to be confirmed. True when the
+    cache is on and subscribed; a Redis that cannot be reached is only logged, and the
+    first requests then try again at the usual back-off."""
+    cache = current()
+    return cache is not None and cache.begin() is not None
+
+
 def _forget() -> None:
     """Drop the cache and the publisher without closing what they hold: after a fork the
     sockets belong to the parent too (redis-py only closes, never shuts down, another

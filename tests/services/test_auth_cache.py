@@ -210,6 +210,25 @@ def test_on_by_default_with_redis(settings, channel):
     assert (cache.ttl, cache.channel, cache.url) == (60, channel, settings.REDIS_URL)
 
 
+def test_warm_subscribes_before_the_first_request(tenant, process_cache, django_assert_num_queries):
+    assert process_cache.connect_attempts == 0
+    assert auth_cache.warm() is True
+    assert process_cache.connect_attempts == 1
+    # Subscribed already: the first request stores its row, the second reads nothing.
+    authenticates(tenant.sid, tenant.auth_token, 1, django_assert_num_queries)
+    authenticates(tenant.sid, tenant.auth_token, 0, django_assert_num_queries)
+    assert process_cache.connect_attempts == 1
+
+
+def test_warm_is_false_when_off_or_unreachable(settings, channel, make_cache, process_cache):
+    from scripts.testenv import free_port
+
+    process_cache.use(make_cache(url=f"redis://127.0.0.1:{free_port()}/0", timeout=0.2))
+    assert auth_cache.warm() is False
+    settings.VERIFY_AUTH_CACHE_SECONDS = 0
+    assert auth_cache.warm() is False
+
+
 # --- the process that makes a change -------------------------------------------------------
 
 

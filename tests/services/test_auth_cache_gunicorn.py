@@ -1,6 +1,6 @@
 """The production shape: gunicorn forks its workers from a master that loaded the app; each
-worker subscribes on its own, after the fork, and a key revoked by another process is
-refused by every worker."""
+worker subscribes on its own, after the fork and before its first request, and a key revoked
+by another process is refused by every worker."""
 
 from __future__ import annotations
 
@@ -98,13 +98,12 @@ def test_every_worker_subscribes_after_the_fork_and_drops_a_revoked_key(gunicorn
     authorization = "Basic " + base64.b64encode(f"{key.sid}:{secret}".encode()).decode()
     probe = redis.Redis.from_url(settings.REDIS_URL)
     try:
-        # Requests land on whichever worker accepts; each subscribes (its own connection)
-        # on its first one, after the fork.
+        # Each worker subscribes (its own connection) after the fork, before it serves an
+        # authenticated request: gunicorn's post_worker_init.
         def every_worker_subscribed() -> bool:
-            assert _status(port, authorization) == 200
             return dict(probe.pubsub_numsub(channel))[channel.encode()] == WORKERS
 
-        _until(every_worker_subscribed, "a subscription per worker")
+        _until(every_worker_subscribed, "a subscription per worker, before any request")
         for _ in range(20):  # both workers now hold the key
             assert _status(port, authorization) == 200
 
