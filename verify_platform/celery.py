@@ -12,7 +12,8 @@ from celery import Celery, Task, signals
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from kombu.exceptions import LimitExceeded
+from kombu.exceptions import KombuError, LimitExceeded
+from redis.exceptions import RedisError
 
 from verify_platform.lib import broker
 
@@ -152,6 +153,12 @@ class _KeptProducer:
 
 
 _kept_producer = _KeptProducer()
+
+# What a publish raises when the broker cannot take the message: kombu's connection and
+# channel errors (OperationalError, ChannelError...), a Redis client error that escapes
+# kombu's wrapping, and socket errors. Callers whose rows are their own outbox log these as
+# a broker outage; anything else is a defect and is logged as one.
+BROKER_ERRORS: tuple[type[BaseException], ...] = (KombuError, RedisError, OSError)
 
 
 def publish(task: Task, *ids: str, eta: datetime | None = None) -> None:

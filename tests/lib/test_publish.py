@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import kombu.exceptions
 import pytest
 import redis
 from celery.utils.saferepr import saferepr
@@ -112,6 +113,47 @@ def test_enqueue_falls_back_to_the_sweeper_when_the_broker_is_unreachable(monkey
     monkeypatch.setattr(app, "connection_for_write", unreachable)
     _enqueue("VLunreachable", timezone.now())
     assert "could not queue attempt VLunreachable" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("error", "level"),
+    [
+        (redis.exceptions.ConnectionError("down"), "WARNING"),
+        (kombu.exceptions.OperationalError("down"), "WARNING"),
+        (TypeError("a defect"), "ERROR"),
+    ],
+)
+def test_enqueue_tells_an_outage_from_a_defect(error, level, monkeypatch, caplog):
+    """Either way the request goes on (its row is the outbox); a defect is not passed off as
+    a broker outage: it is an error with its traceback."""
+
+    def failing(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr("challenges.domain.core.publish", failing)
+    _enqueue("VLfailing", timezone.now())
+    (record,) = [r for r in caplog.records if "VLfailing" in r.getMessage()]
+    assert record.levelname == level
+    assert (record.exc_info is not None) == (level == "ERROR")
+
+
+def test_webhook_enqueue_tells_an_outage_from_a_defect(monkeypatch, caplog):
+    from services.tasks import webhook_deliver_task
+    from services.webhooks import dispatch
+
+    for error, level in [
+        (kombu.exceptions.OperationalError("down"), "WARNING"),
+        (KeyError("x"), "ERROR"),
+    ]:
+        caplog.clear()
+
+        def failing(*args, error=error, **kwargs):
+            raise error
+
+        monkeypatch.setattr(webhook_deliver_task, "apply_async", failing)
+        dispatch.enqueue([1, 2])
+        (record,) = [r for r in caplog.records if "2 deliveries" in r.getMessage()]
+        assert record.levelname == level
 
 
 def test_a_publish_reads_no_django_setting(monkeypatch, broker):
