@@ -156,9 +156,22 @@ _kept_producer = _KeptProducer()
 
 # What a publish raises when the broker cannot take the message: kombu's connection and
 # channel errors (OperationalError, ChannelError...), a Redis client error that escapes
-# kombu's wrapping, and socket errors. Callers whose rows are their own outbox log these as
-# a broker outage; anything else is a defect and is logged as one.
+# kombu's wrapping, and socket errors.
 BROKER_ERRORS: tuple[type[BaseException], ...] = (KombuError, RedisError, OSError)
+
+
+@contextmanager
+def left_to_sweeper(log: logging.Logger, what: str, *args: object) -> Iterator[None]:
+    """Around the after-commit enqueue of rows that are their own outbox: a failed publish
+    loses nothing (a sweeper queues the rows again), so it never fails the request that
+    committed them (a 500 would make the client start over). A broker outage is a warning;
+    anything else is a defect, logged as an error with its traceback."""
+    try:
+        yield
+    except BROKER_ERRORS:
+        log.warning(f"could not queue {what}; left to the sweeper", *args)
+    except Exception:
+        log.exception(f"queueing {what} failed; left to the sweeper", *args)
 
 
 def publish(task: Task, *ids: str, eta: datetime | None = None) -> None:

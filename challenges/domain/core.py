@@ -32,7 +32,7 @@ from channels import registry
 from factors.models import Factor
 from services.domain import event_record
 from services.models import Service
-from verify_platform.celery import BROKER_ERRORS, publish
+from verify_platform.celery import left_to_sweeper, publish
 from verify_platform.lib import crypto
 from verify_platform.lib.clock import current_time
 from verify_platform.lib.errors import InvalidParameter
@@ -162,15 +162,8 @@ def _enqueue(attempt_sid: str, eta: datetime) -> None:
     # worker's memory and hands it to the pool through a timer, even one already due, which
     # costs each send milliseconds of worker time.
     due = eta if eta > current_time() else None
-    try:
+    with left_to_sweeper(logger, "attempt %s", attempt_sid):
         publish(delivery_attempt_send_task, attempt_sid, eta=due)
-    except BROKER_ERRORS:  # the broker is down: the row is the outbox, the sweeper sends it
-        logger.warning("could not queue attempt %s; the sweeper will send it", attempt_sid)
-    except Exception:
-        # A defect, not an outage: logged with its traceback. The request that committed the
-        # row still succeeds (a 500 would make the client start another verification) and
-        # the sweeper still sends the attempt.
-        logger.exception("queueing attempt %s failed; the sweeper will send it", attempt_sid)
 
 
 def _enqueue_on_commit(attempt: DeliveryAttempt) -> None:

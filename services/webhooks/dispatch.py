@@ -17,7 +17,7 @@ from django.db import transaction
 
 from services.models import Event, Webhook, WebhookDelivery
 from services.webhooks import events
-from verify_platform.celery import BROKER_ERRORS
+from verify_platform.celery import left_to_sweeper
 from verify_platform.lib import clock
 
 logger = logging.getLogger("services.webhooks")
@@ -42,14 +42,8 @@ def enqueue(delivery_ids: Iterable[int], *, countdown: float | None = None) -> N
     ids = list(delivery_ids)
     if not ids:
         return
-    try:
+    with left_to_sweeper(logger, "%d deliveries to webhooks", len(ids)):
         webhook_deliver_task.apply_async(args=[ids], countdown=countdown)
-    except BROKER_ERRORS:
-        logger.warning("webhook enqueue failed for %d deliveries; the sweeper will retry", len(ids))
-    except Exception:  # a defect, not an outage: with its traceback; the rows stay due
-        logger.exception(
-            "webhook enqueue of %d deliveries failed; the sweeper will retry", len(ids)
-        )
 
 
 def enqueue_on_commit(delivery_ids: list[int], *, using: str | None = None) -> None:
