@@ -18,14 +18,16 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def queued(monkeypatch):
+    """What `_enqueue` hands to the publish (whose message tests/lib/test_publish.py checks)."""
     from challenges.tasks import delivery_attempt_send_task
 
     calls: list[tuple[str, object]] = []
-    monkeypatch.setattr(
-        delivery_attempt_send_task,
-        "apply_async",
-        lambda args, eta, **options: calls.append((args[0], eta)),
-    )
+
+    def publish(task, *ids, eta=None):
+        assert task is delivery_attempt_send_task
+        calls.append((*ids, eta))
+
+    monkeypatch.setattr("challenges.domain.core.publish", publish)
     return calls
 
 

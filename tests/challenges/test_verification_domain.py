@@ -376,12 +376,11 @@ def test_broker_down_at_create_leaves_the_row_for_the_sweeper(
 ):
     """The attempt row is the outbox: a create whose enqueue fails still succeeds, and the
     sweeper queues the attempt once the broker is back."""
-    from challenges.tasks import delivery_attempt_send_task
 
     def broker_down(*args, **kwargs):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr(delivery_attempt_send_task, "apply_async", broker_down)
+    monkeypatch.setattr("challenges.domain.core.publish", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
         verification = start(service)
     attempt = DeliveryAttempt.objects.get(verification=verification)
@@ -389,9 +388,8 @@ def test_broker_down_at_create_leaves_the_row_for_the_sweeper(
 
     queued: list[str] = []
     monkeypatch.setattr(
-        delivery_attempt_send_task,
-        "apply_async",
-        lambda args, eta, **options: queued.append(args[0]),
+        "challenges.domain.core.publish",
+        lambda task, sid, eta=None: queued.append(sid),
     )
     with django_capture_on_commit_callbacks(execute=True):
         assert domain.delivery_attempt_sweep(now=at(10)) == [attempt.sid]
@@ -403,13 +401,10 @@ def test_nothing_is_queued_for_a_rolled_back_create(
 ):
     from django.db import transaction
 
-    from challenges.tasks import delivery_attempt_send_task
-
     queued: list[str] = []
     monkeypatch.setattr(
-        delivery_attempt_send_task,
-        "apply_async",
-        lambda args, eta, **options: queued.append(args[0]),
+        "challenges.domain.core.publish",
+        lambda task, sid, eta=None: queued.append(sid),
     )
 
     class Rollback(Exception):

@@ -38,6 +38,14 @@ def broker():
     client.close()
 
 
+@pytest.fixture(autouse=True)
+def _no_envelopes():
+    """Each test starts as a new process does: no task's envelope recorded yet."""
+    celery_module._envelopes.clear()
+    yield
+    celery_module._envelopes.clear()
+
+
 def _taken(broker: redis.Redis, sid: str) -> dict[str, Any]:
     """Remove from the task queue the one message whose argument is `sid`, and return it."""
     queue = app.conf.task_default_queue
@@ -69,10 +77,15 @@ def _forget_transport(monkeypatch) -> None:
     monkeypatch.setattr(celery_module, "_declare_free", None)
 
 
+@pytest.mark.parametrize("path", ["first", "envelope"])
 @pytest.mark.parametrize("delay", [None, 30], ids=["due", "with-eta"])
-def test_enqueue_publishes_the_message_celery_would_send(broker, delay):
+def test_enqueue_publishes_the_message_celery_would_send(broker, delay, path):
     """Same queue, routing, headers (argsrepr included), properties and body as a plain
-    `apply_async`: only the random ids and the SID differ."""
+    `apply_async`: only the random ids and the SID differ. Both for the first publish of the
+    task in a process and for the later ones, which fill in the task's envelope."""
+    if path == "envelope":
+        _enqueue("VLwarm", timezone.now())
+        _taken(broker, "VLwarm")
     eta = timezone.now() + timedelta(seconds=delay) if delay else None
     plain_sid, lean_sid = "VL" + "a" * 32, "VL" + "b" * 32
     delivery_attempt_send_task.apply_async(args=[plain_sid], eta=eta)
@@ -250,38 +263,64 @@ def test_publish_keeps_one_producer_across_publishes(broker):
     _drop(broker, "VLkept1", "VLkept2")
 
 
-def test_a_second_thread_publishes_through_the_pool_meanwhile(broker):
+# The producer tests run both ways a publish goes: the first of a task in a process
+# (Celery's own path, recorded) and every later one (through the task's envelope).
+PATHS = pytest.mark.parametrize("path", ["first", "envelope"])
+
+
+def _ready(broker: redis.Redis, path: str) -> None:
+    if path == "envelope":
+        publish(delivery_attempt_send_task, "VLready")
+        _drop(broker, "VLready")
+        assert delivery_attempt_send_task.name in celery_module._envelopes
+
+
+def _observe_producers(monkeypatch, then=None) -> list[object]:
+    """The producer each publish hands to Celery's `producer_or_acquire` (None: the pool's)."""
+    used: list[object] = []
+    real = type(app).producer_or_acquire
+
+    def observed(self, producer=None):
+        used.append(producer)
+        if then is not None:
+            then(len(used))
+        return real(self, producer)
+
+    monkeypatch.setattr(type(app), "producer_or_acquire", observed)
+    return used
+
+
+@PATHS
+def test_a_second_thread_publishes_through_the_pool_meanwhile(broker, monkeypatch, path):
     """The kept producer serves one publish at a time; a concurrent one is not kept
     waiting: it takes a producer from Celery's pool."""
-    used: list[object] = []
-    real = delivery_attempt_send_task.apply_async
+    _ready(broker, path)
 
-    def nested(*args, producer=None, **kwargs):
-        used.append(producer)
-        if len(used) == 1:  # while the first publish holds the kept producer
+    def second(count: int) -> None:
+        if count == 1:  # while the first publish holds the kept producer
             thread = threading.Thread(target=publish, args=(delivery_attempt_send_task, "VLp2"))
             thread.start()
             thread.join(timeout=10)
-        return real(*args, producer=producer, **kwargs)
 
-    delivery_attempt_send_task.apply_async = nested
-    try:
-        publish(delivery_attempt_send_task, "VLp1")
-    finally:
-        del delivery_attempt_send_task.apply_async
+    used = _observe_producers(monkeypatch, then=second)
+    publish(delivery_attempt_send_task, "VLp1")
     assert used[0] is celery_module._kept_producer._producer and used[1] is None
     _drop(broker, "VLp1", "VLp2")
 
 
-def test_a_failed_publish_gives_the_producer_back_to_the_pool(broker, monkeypatch):
+@PATHS
+def test_a_failed_publish_gives_the_producer_back_to_the_pool(broker, monkeypatch, path):
+    from kombu import Producer
+
+    _ready(broker, path)
     publish(delivery_attempt_send_task, "VLok")
     kept = celery_module._kept_producer._producer
 
     def refused(*args, **kwargs):
         raise ConnectionRefusedError
 
-    monkeypatch.setattr(delivery_attempt_send_task, "apply_async", refused)
-    with pytest.raises(ConnectionRefusedError):
+    monkeypatch.setattr(Producer, "publish", refused)
+    with pytest.raises(kombu.exceptions.OperationalError):  # Celery's wrapping, both paths
         publish(delivery_attempt_send_task, "VLrefused")
     assert celery_module._kept_producer._producer is None
     assert kept.__connection__ is None or not kept._channel  # released: the pool revives it
@@ -290,8 +329,10 @@ def test_a_failed_publish_gives_the_producer_back_to_the_pool(broker, monkeypatc
     _drop(broker, "VLok", "VLagain")
 
 
-def test_publish_survives_the_broker_dropping_its_connections(broker):
+@PATHS
+def test_publish_survives_the_broker_dropping_its_connections(broker, path):
     """kombu's publish retry (task_publish_retry) reconnects the kept producer."""
+    _ready(broker, path)
     publish(delivery_attempt_send_task, "VLbefore")
     broker.client_kill_filter(_type="normal", skipme=True)
     publish(delivery_attempt_send_task, "VLafter")
@@ -299,10 +340,12 @@ def test_publish_survives_the_broker_dropping_its_connections(broker):
     _drop(broker, "VLbefore", "VLafter")
 
 
-def test_an_exhausted_pool_publishes_the_ordinary_way(broker, monkeypatch):
+@PATHS
+def test_an_exhausted_pool_publishes_the_ordinary_way(broker, monkeypatch, path):
     """No producer free for keeping: Celery's own acquire (which waits for one) publishes."""
     from kombu.exceptions import LimitExceeded
 
+    _ready(broker, path)
     pool = type(app.producer_pool)
     real_acquire = pool.acquire
 
@@ -313,15 +356,9 @@ def test_an_exhausted_pool_publishes_the_ordinary_way(broker, monkeypatch):
 
     monkeypatch.setattr(celery_module._kept_producer, "_producer", None)
     monkeypatch.setattr(pool, "acquire", exhausted)
-    used: list[object] = []
-    real = delivery_attempt_send_task.apply_async
-    monkeypatch.setattr(
-        delivery_attempt_send_task,
-        "apply_async",
-        lambda *a, producer=None, **k: used.append(producer) or real(*a, producer=producer, **k),
-    )
+    used = _observe_producers(monkeypatch)
     publish(delivery_attempt_send_task, "VLexhausted")
-    assert used == [None]
+    assert used[0] is None  # (the first path then hands Celery its recording wrapper)
     _drop(broker, "VLexhausted")
 
 
@@ -347,3 +384,110 @@ def test_warm_up_readies_the_kept_producer(broker):
     publish(delivery_attempt_send_task, "VLwarm")
     assert celery_module._kept_producer._producer is kept
     _drop(broker, "VLwarm")
+
+
+def test_later_publishes_fill_in_the_envelope_without_celerys_send_task(broker, monkeypatch):
+    publish(delivery_attempt_send_task, "VLfirst")
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("send_task called for a task with an envelope")
+
+    monkeypatch.setattr(app, "send_task", not_again)
+    publish(delivery_attempt_send_task, "VLsecond")
+    first, second = _taken(broker, "VLfirst"), _taken(broker, "VLsecond")
+    assert first["headers"]["id"] != second["headers"]["id"]  # a new task id each time
+    assert second["headers"]["root_id"] == second["headers"]["id"]
+    assert second["properties"]["correlation_id"] == second["headers"]["id"]
+    assert _normalised(second, "VLsecond") == _normalised(first, "VLfirst")
+
+
+def _count_send_task(monkeypatch) -> list[str]:
+    calls: list[str] = []
+    real = app.send_task
+    monkeypatch.setattr(
+        app, "send_task", lambda name, *a, **k: calls.append(name) or real(name, *a, **k)
+    )
+    return calls
+
+
+def test_a_publish_with_an_eta_takes_celerys_path(broker, monkeypatch):
+    _ready(broker, "envelope")
+    calls = _count_send_task(monkeypatch)
+    eta = timezone.now() + timedelta(seconds=30)
+    publish(delivery_attempt_send_task, "VLlater", eta=eta)
+    assert calls == [delivery_attempt_send_task.name]
+    assert _taken(broker, "VLlater")["headers"]["eta"] == eta.isoformat()
+
+
+def test_publish_signal_receivers_are_still_called(broker):
+    """A receiver of before_task_publish (e.g. a tracing library) sees every publish."""
+    from celery import signals
+
+    _ready(broker, "envelope")
+    seen: list[str] = []
+
+    def receiver(sender=None, headers=None, **kwargs):
+        seen.append(headers["argsrepr"])
+
+    signals.before_task_publish.connect(receiver, weak=False)
+    try:
+        publish(delivery_attempt_send_task, "VLsignal1")
+        publish(delivery_attempt_send_task, "VLsignal2")
+    finally:
+        signals.before_task_publish.disconnect(receiver)
+    assert seen == ["['VLsignal1']", "['VLsignal2']"]
+    _drop(broker, "VLsignal1", "VLsignal2")
+
+
+def test_a_publish_from_inside_a_task_carries_its_parent(broker, monkeypatch):
+    """A worker's publish (a fallback step armed by a send) is the parent task's child, as
+    Celery writes it; an envelope recorded outside a task would drop that."""
+    from types import SimpleNamespace
+
+    _ready(broker, "envelope")
+    request = SimpleNamespace(id="parent-task", root_id="root-task", delivery_info={})
+    parent = SimpleNamespace(request=request, add_trail=lambda result: None)
+    monkeypatch.setattr(type(app), "current_worker_task", property(lambda self: parent))
+    publish(delivery_attempt_send_task, "VLchild")
+    monkeypatch.undo()
+    headers = _taken(broker, "VLchild")["headers"]
+    assert (headers["parent_id"], headers["root_id"]) == ("parent-task", "root-task")
+
+
+def test_each_thread_publishes_with_its_own_reply_to(broker):
+    """Celery names the publishing thread in reply_to (app.thread_oid)."""
+    _ready(broker, "envelope")
+    oids: list[str] = []
+
+    def in_thread() -> None:
+        oids.append(app.thread_oid)
+        publish(delivery_attempt_send_task, "VLthread")
+
+    thread = threading.Thread(target=in_thread)
+    thread.start()
+    thread.join(timeout=10)
+    publish(delivery_attempt_send_task, "VLmain")
+    assert _taken(broker, "VLthread")["properties"]["reply_to"] == oids[0]
+    assert _taken(broker, "VLmain")["properties"]["reply_to"] == app.thread_oid != oids[0]
+
+
+def test_a_configuration_change_rebuilds_the_envelopes(broker, settings, monkeypatch):
+    """After a change, the next publish goes through Celery again and is recorded anew."""
+    _ready(broker, "envelope")
+    calls = _count_send_task(monkeypatch)
+    settings.CELERY_TASK_DEFAULT_PRIORITY = 7
+    assert celery_module._envelopes == {}
+    publish(delivery_attempt_send_task, "VLchanged1")
+    publish(delivery_attempt_send_task, "VLchanged2")
+    assert calls == [delivery_attempt_send_task.name]
+    _drop(broker, "VLchanged1", "VLchanged2")
+
+
+def test_a_forked_child_records_its_own_envelopes(broker):
+    """The origin header names the publishing process."""
+    _ready(broker, "envelope")
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if celery_module._envelopes == {} else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
