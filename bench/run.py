@@ -39,11 +39,13 @@ from bench import wrk as wrk_tool  # noqa: E402
 from bench.loadgen import percentile, run_at_rate  # noqa: E402
 from bench.scenarios import (  # noqa: E402
     HALF,
+    MAX_ROUNDS,
     QUERIES,
     SATURATION,
     WARM,
     Scenario,
     http_scenarios,
+    saturation_run,
 )
 from scripts.testenv import Postgres, Redis, ensure_installed, free_port  # noqa: E402
 
@@ -154,28 +156,36 @@ def measure_http(
 ) -> dict:
     """Warm-up, saturation (wrk), then latency at half that rate (open loop). The warm-up's
     answers are not judged: it may outrun its slice of seeded data, sized at half the
-    baseline rate; its rate sizes the saturation run's slice. With `baseline_now`, the
-    saturation run is sandwiched between two baseline runs of the same length, so its ratio
-    is taken against the baseline of the same minute (see `adjacent_ratio`)."""
+    baseline rate; its rate sizes the saturation runs' slices. With `baseline_now`, the
+    saturation is measured in `args.rounds` rounds that alternate with baseline runs of the
+    same length (B S B S B ...), each round's rate taken against the two baseline runs
+    around it (see `adjacent_ratio`)."""
     url = f"http://127.0.0.1:{port}"
-    runs = {}
     adjacent: list[float] = []
+    rounds = args.rounds if baseline_now is not None else 1
+    seconds = int(args.duration) if rounds == 1 else max(1, round(args.duration / 2))
     capacity = math.ceil(0.5 * base * warm) + 50
-    for run, seconds in ((WARM, warm), (SATURATION, int(args.duration))):
+    sc.provision(WARM, capacity)
+    load = sc.load(WARM)
+    script = wrk_tool.script(load.lua, headers, tmp / f"{sc.name}-{WARM}.lua", sc.expect_body)
+    warm_run = wrk_tool.run(wrk, script, url, connections=args.connections, seconds=warm)
+    per_s = args.headroom * warm_run["requests_per_s"]
+    if args.smoke:  # a 1-second warm-up may be all cold start: never judge CI by it
+        per_s = max(per_s, 0.5 * base)
+    capacity = math.ceil(per_s * seconds) + 100
+    sats: list[dict] = []
+    if baseline_now is not None:
+        adjacent.append(baseline_now(seconds))
+    for number in range(rounds):
+        run = saturation_run(number)
         sc.provision(run, capacity)
         load = sc.load(run)
         script = wrk_tool.script(load.lua, headers, tmp / f"{sc.name}-{run}.lua", sc.expect_body)
-        sandwich = run == SATURATION and baseline_now is not None
-        if sandwich:
-            adjacent.append(baseline_now())
-        runs[run] = wrk_tool.run(wrk, script, url, connections=args.connections, seconds=seconds)
-        if sandwich:
-            adjacent.append(baseline_now())
-        per_s = args.headroom * runs[run]["requests_per_s"]
-        if args.smoke:  # a 1-second warm-up may be all cold start: never judge CI by it
-            per_s = max(per_s, 0.5 * base)
-        capacity = math.ceil(per_s * args.duration) + 100
-    sat = runs[SATURATION]
+        sats.append(wrk_tool.run(wrk, script, url, connections=args.connections, seconds=seconds))
+        if baseline_now is not None:
+            adjacent.append(baseline_now(seconds))
+    # The round of the median rate stands for the saturation (its latency figures too).
+    sat = sorted(sats, key=lambda r: r["requests_per_s"])[len(sats) // 2]
     rate = max(1.0, sat["requests_per_s"] / 2)
     sc.provision(HALF, int(rate * args.duration) + 20)
     half = run_at_rate(
@@ -202,11 +212,19 @@ def measure_http(
     }
     if adjacent:
         result["baseline_adjacent_per_s"] = adjacent
+        result["rounds"] = [
+            {
+                "requests_per_s": r["requests_per_s"],
+                "baseline_around_per_s": adjacent[i : i + 2],
+                "ratio": round(r["requests_per_s"] / (sum(adjacent[i : i + 2]) / 2), 3),
+            }
+            for i, r in enumerate(sats)
+        ]
     problems = []
-    if sat["non_2xx"] or sat["unexpected_bodies"]:
-        problems.append(
-            f"saturation: {sat['non_2xx']} non-2xx, {sat['unexpected_bodies']} unexpected bodies"
-        )
+    non_2xx = sum(r["non_2xx"] for r in sats)
+    unexpected = sum(r["unexpected_bodies"] for r in sats)
+    if non_2xx or unexpected:
+        problems.append(f"saturation: {non_2xx} non-2xx, {unexpected} unexpected bodies")
     if half.errors or ok < half.sent or half.unexpected_bodies:
         problems.append(
             f"half rate: {ok}/{half.sent} ok, {half.errors} errors, "
@@ -218,15 +236,20 @@ def measure_http(
 
 
 def adjacent_ratio(result: dict, base: float) -> float | None:
-    """A scenario's rate over the baseline's in the same minute: the mean of the baseline runs
-    just before and just after its saturation run. On a shared 2-core virtual machine the
-    baseline alone moves by up to 40% between minutes of one run (steal, frequency, other
-    tenants); a ratio against a baseline measured minutes earlier or later measures that
-    drift as much as the scenario, while the sandwich cancels any drift that is steady over
-    its half minute. Without a sandwich (the baseline itself), the run's own baseline."""
-    adjacent = result.get("baseline_adjacent_per_s")
-    reference = sum(adjacent) / len(adjacent) if adjacent else base
-    return round(result["requests_per_s"] / reference, 3) if reference else None
+    """A scenario's rate over the baseline's in the same minute: the median over its rounds
+    of each round's rate over the mean of the baseline runs just before and just after it.
+    On a shared 2-core virtual machine the baseline alone moves by up to 40% between minutes
+    of one run (steal, frequency, other tenants); a ratio against a baseline measured minutes
+    earlier or later measures that drift as much as the scenario. The sandwich cancels a
+    drift that is steady over a round, and the median of the rounds ignores one round that a
+    burst of noise hit. Without rounds (the baseline itself), the run's own baseline."""
+    rounds = result.get("rounds")
+    if rounds:
+        ratios = sorted(r["ratio"] for r in rounds)
+        middle = len(ratios) // 2
+        median = ratios[middle] if len(ratios) % 2 else (ratios[middle - 1] + ratios[middle]) / 2
+        return round(median, 3)
+    return round(result["requests_per_s"] / base, 3) if base else None
 
 
 def _request_cpu(per_request: dict) -> float | None:
@@ -261,6 +284,13 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--connections", type=int, default=16, help="wrk connections")
     ap.add_argument("--workers", type=int, default=(os.cpu_count() or 2) * 2)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        choices=range(1, MAX_ROUNDS + 1),
+        help="saturation rounds per scenario, each between two baseline runs of half --duration",
+    )
     ap.add_argument("--messages", type=int, default=2000, help="tasks per worker scenario")
     ap.add_argument("--fallbacks", type=int, default=200, help="verifications with fallback")
     ap.add_argument(
@@ -284,6 +314,7 @@ def main(argv: list[str]) -> int:
     args = ap.parse_args(argv)
     if args.smoke:
         args.duration, args.messages, args.fallbacks, args.in_process = 1.0, 100, 50, 10
+        args.rounds = 1
     only = {name for name in args.only.split(",") if name}
     warm = max(1, min(3, int(args.duration / 3)))
     cores = os.cpu_count() or 2
@@ -349,14 +380,14 @@ def main(argv: list[str]) -> int:
         results: dict[str, dict] = {}
         baseline_script: list[Path] = []
 
-        def baseline_now() -> float:
+        def baseline_now(seconds: int) -> float:
             """The baseline's saturation rate now, for a scenario's sandwich."""
             run = wrk_tool.run(
                 wrk,
                 baseline_script[0],
                 f"http://127.0.0.1:{port}",
                 connections=args.connections,
-                seconds=int(args.duration),
+                seconds=seconds,
             )
             return run["requests_per_s"]
 
@@ -390,7 +421,7 @@ def main(argv: list[str]) -> int:
         # The baseline again, after the scenarios: a shared machine's noise can hit either
         # run, and ratios are judged against the better of the two (the conservative side).
         log("measuring baseline again")
-        again = baseline_now()
+        again = baseline_now(int(args.duration))
         results["baseline"]["requests_per_s_first"] = results["baseline"]["requests_per_s"]
         results["baseline"]["requests_per_s_again"] = again
         results["baseline"]["requests_per_s"] = max(results["baseline"]["requests_per_s"], again)
@@ -557,13 +588,17 @@ def print_table(report: dict) -> None:
             f"\nbaseline: {base['requests_per_s_first']:.1f} req/s first, "
             f"{base['requests_per_s_again']:.1f} req/s after the scenarios, "
             f"{base['requests_per_s_best']:.1f} req/s at best."
-            "\nx base: the scenario over the baseline runs just before and after its saturation"
-            " run (judged);\nx best: over the best baseline of the whole run (shown)."
+            "\nx base: the median over the scenario's rounds of its rate over the baseline runs"
+            " just before and after the round (judged);\nx best: over the best baseline of the"
+            " whole run (shown)."
         )
         for name, r in report["scenarios"].items():
-            if "baseline_adjacent_per_s" in r:
+            if "rounds" in r:
+                each = "; ".join(
+                    f"{x['requests_per_s']:.1f} ({x['ratio']:.2f})" for x in r["rounds"]
+                )
                 around = ", ".join(f"{b:.1f}" for b in r["baseline_adjacent_per_s"])
-                print(f"  {name}: baseline {around} req/s around it")
+                print(f"  {name}: rounds {each}; baselines {around} req/s")
 
 
 if __name__ == "__main__":

@@ -21,8 +21,17 @@ from bench.wrk import THREADS, lua_string
 
 # The runs of a scenario; QUERIES is the single request whose database round trips are counted.
 WARM, SATURATION, HALF, QUERIES = 0, 1, 2, 3
-# A block of phone numbers per run of verification_create (7-digit subscriber numbers).
-NUMBERS_PER_RUN = 2_000_000
+# A block of phone numbers per run of verification_create: 7-digit subscriber numbers from
+# FIRST_NUMBER (2,000,000) leave room for runs 0-7.
+NUMBERS_PER_RUN = 1_000_000
+MAX_ROUNDS = 5  # saturation rounds: SATURATION, then runs 4-7
+
+
+def saturation_run(number: int) -> int:
+    """The run of saturation round `number` (0-based): each round uses data of its own."""
+    if not 0 <= number < MAX_ROUNDS:
+        raise ValueError(f"at most {MAX_ROUNDS} saturation rounds")
+    return SATURATION if number == 0 else QUERIES + number
 
 
 @dataclass
