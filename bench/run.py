@@ -23,6 +23,7 @@ import math
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -245,10 +246,7 @@ def adjacent_ratio(result: dict, base: float) -> float | None:
     burst of noise hit. Without rounds (the baseline itself), the run's own baseline."""
     rounds = result.get("rounds")
     if rounds:
-        ratios = sorted(r["ratio"] for r in rounds)
-        middle = len(ratios) // 2
-        median = ratios[middle] if len(ratios) % 2 else (ratios[middle - 1] + ratios[middle]) / 2
-        return round(median, 3)
+        return round(statistics.median(r["ratio"] for r in rounds), 3)
     return round(result["requests_per_s"] / base, 3) if base else None
 
 

@@ -1,5 +1,7 @@
 """The Celery application: configuration from Django settings (`CELERY_*`)."""
 
+from __future__ import annotations
+
 import logging
 import os
 import threading
@@ -201,14 +203,17 @@ class _Envelope:
 
     Only for the messages whose every other field is the same each time: no ETA, no parent
     task (a publish from inside a task carries its ids), no publish signal receivers, no
-    sent events, not eager. `publish` takes Celery's own path for anything else, and whenever
-    the configuration changes the envelopes are built again."""
+    sent events, not eager, no task routes (all checked on every publish). `publish` takes
+    Celery's own path for anything else; after a change to a CELERY_ setting
+    (`override_settings`, the settings fixture) the envelopes are recorded again."""
 
     def __init__(self, embed: Any, kwargs: dict[str, Any]) -> None:
         self.embed, self.kwargs = embed, kwargs
 
     @classmethod
-    def kept(cls, recorded: tuple[Any, dict[str, Any]], task_id: str, argsrepr: str) -> Any:
+    def kept(
+        cls, recorded: tuple[Any, dict[str, Any]], task_id: str, argsrepr: str
+    ) -> _Envelope | None:
         """The envelope of a recorded publish, or None when the message is not of the shape
         `publish` fills in (then every publish of the task takes Celery's path)."""
         (_args, task_kwargs, embed), kwargs = recorded
