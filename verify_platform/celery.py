@@ -191,7 +191,17 @@ class _Recorder:
         return getattr(self._producer, name)
 
     def publish(self, body: Any, **kwargs: Any) -> Any:
-        self.recorded = (body, {**kwargs, "headers": dict(kwargs["headers"])})
+        # Copies of what kombu may change in place (it appends its exchange to `declare` and
+        # may add a compression header): the envelope keeps what Celery handed over.
+        declare = kwargs.get("declare")
+        self.recorded = (
+            body,
+            {
+                **kwargs,
+                "headers": dict(kwargs["headers"]),
+                "declare": None if declare is None else list(declare),
+            },
+        )
         return self._producer.publish(body, **kwargs)
 
 

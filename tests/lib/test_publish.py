@@ -491,3 +491,18 @@ def test_a_forked_child_records_its_own_envelopes(broker):
         os._exit(0 if celery_module._envelopes == {} else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_the_envelope_keeps_what_celery_handed_over_not_what_kombu_made_of_it():
+    """kombu appends a producer's named exchange to `declare` in place; the recording is a
+    copy taken before, so an envelope does not carry the addition into every publish."""
+
+    class Appending:
+        def publish(self, body, declare=None, headers=None, **kwargs):
+            declare.append("kombu's exchange")
+            headers["compression"] = "added"
+
+    recorder = celery_module._Recorder(Appending())
+    recorder.publish([["VL"], {}, {}], declare=[], headers={"id": "x"}, retry_policy={})
+    _body, kwargs = recorder.recorded
+    assert kwargs["declare"] == [] and kwargs["headers"] == {"id": "x"}
