@@ -158,3 +158,19 @@ def test_recovery_code_format():
         assert recovery.canonical(bad) is None, bad
     raw = base64.b32decode(code.replace("-", ""))
     assert len(raw) * 8 >= 64
+
+
+def test_window_decodes_the_seed_once_and_keeps_pyotps_checks(monkeypatch):
+    """Each code of the window used to decode the base32 seed again; the window decodes it
+    once, with pyotp's own validation (a seed under 112 bits is refused before any code)."""
+    secret = b32(SEED20)
+    now = 1111111111
+    code = totp.code_at_step(secret, totp.step_at(now, 30) + 1, digits=6)
+    decodes = []
+    real = base64.b32decode
+    monkeypatch.setattr(base64, "b32decode", lambda *a, **k: decodes.append(1) or real(*a, **k))
+    found = totp.matching_step(secret, code, now=now, alg="sha1", digits=6, time_step=30, skew=2)
+    assert found == totp.step_at(now, 30) + 1
+    assert len(decodes) == 1
+    with pytest.raises(ValueError, match="112 bits"):
+        totp.matching_step(b32(b"short"), code, now=now, alg="sha1", digits=6, time_step=30, skew=1)
