@@ -102,13 +102,16 @@ class _Claim:
 # as before; the attempt's own status is the compare-and-set. The first claim of a fallback
 # step records an event, so it goes through the transactional path (`_claim_locked`), as do
 # phone factors' codes, expiry, and every attempt this statement does not take.
+# The verification is found by its key alone and judged (pending, unexpired) in the UPDATE,
+# on the row as locked: with those conditions in its scan, PostgreSQL could read it through
+# the partial index of pending verifications by expiry, every pending verification for one
+# send, which it did on tables whose statistics were missing or stale.
 _CLAIM_SQL = """
 WITH owner AS (
     SELECT v.sid, v.service_id, v."to", v.channel, v.code_sealed, v.locale, v.app_hash,
-           v.custom_friendly_name, v.send_count, v.expires_at, v.plan
+           v.custom_friendly_name, v.send_count, v.expires_at, v.plan, v.status
     FROM challenges_verification v
     WHERE v.sid = (SELECT verification_id FROM challenges_deliveryattempt WHERE sid = %(sid)s)
-      AND v.status = 'pending' AND v.expires_at > %(now)s
     FOR UPDATE
 )
 UPDATE challenges_deliveryattempt a
@@ -116,6 +119,7 @@ SET status = 'sending', lease_expires_at = %(lease)s, tries = a.tries + 1,
     date_updated = %(now)s
 FROM owner o JOIN services_service s ON s.sid = o.service_id
 WHERE a.sid = %(sid)s AND a.verification_id = o.sid AND (a.step = 0 OR a.tries > 0)
+  AND o.status = 'pending' AND o.expires_at > %(now)s
   AND ((a.status = 'scheduled' AND a.due_at <= %(now)s)
        OR (a.status = 'sending' AND a.lease_expires_at <= %(now)s))
 RETURNING a.channel, a.send_number, a.step,

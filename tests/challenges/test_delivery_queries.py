@@ -3,6 +3,7 @@ is pinned here (deterministic; the benchmark measures the time)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -82,3 +83,45 @@ def test_a_duplicate_send_is_skipped_without_writing(service):
     assert writes == []
     assert len(outbox_codes()) == 1
     assert Event.objects.filter(type="delivery.sent").count() == 1
+
+
+def _rows_read(plan: dict, relation: str) -> list[int]:
+    """Per scan of `relation` in an EXPLAIN (ANALYZE, FORMAT JSON) plan: the rows it read
+    (returned plus removed by its filter), per loop."""
+    found = []
+    if plan.get("Relation Name") == relation:
+        read = plan["Actual Rows"] + plan.get("Rows Removed by Filter", 0)
+        found.append(read // max(plan["Actual Loops"], 1))
+    for child in plan.get("Plans", []):
+        found += _rows_read(child, relation)
+    return found
+
+
+def test_the_claim_reads_its_verification_by_key_whatever_the_statistics(service):
+    """The claim runs once per send. With its pending and unexpired conditions on the
+    verification's scan, PostgreSQL could choose the partial index of pending verifications
+    by expiry and read every pending verification to find one: it did on tables whose
+    statistics were missing or stale (a new deployment, a table that grew since autovacuum
+    last analysed it), a send then costing a read of the whole pending set. Found by key
+    only, there is nothing else to choose."""
+    from challenges.domain import delivery
+
+    verification = domain.verification_start(service=service, to=MOBILE, channel="sms", now=T0)
+    others = []
+    for i in range(300):
+        other = Verification.objects.get(pk=verification.pk)
+        other.sid, other.to = Verification._meta.pk.default(), f"+1415555{i:04d}"
+        others.append(other)
+    Verification.objects.bulk_create(others)
+    attempt = first_attempt(verification)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "EXPLAIN (ANALYZE, FORMAT JSON) " + delivery._CLAIM_SQL,
+            {"sid": attempt.sid, "now": T0, "lease": T0 + timedelta(seconds=60)},
+        )
+        plan = cursor.fetchone()[0]
+    plan = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+    assert _rows_read(plan, "challenges_verification") == [1]
+    assert _rows_read(plan, "challenges_deliveryattempt")  # the statement did claim it
+    attempt.refresh_from_db()
+    assert (attempt.status, attempt.tries) == ("sending", 1)
