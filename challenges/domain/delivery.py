@@ -105,7 +105,7 @@ class _Claim:
 # The verification is found by its key alone and judged (pending, unexpired) in the UPDATE,
 # on the row as locked: with those conditions in its scan, PostgreSQL could read it through
 # the partial index of pending verifications by expiry, every pending verification for one
-# send, which it did on tables whose statistics were missing or stale.
+# send, which it did on tables never analysed.
 _CLAIM_SQL = """
 WITH owner AS (
     SELECT v.sid, v.service_id, v."to", v.channel, v.code_sealed, v.locale, v.app_hash,

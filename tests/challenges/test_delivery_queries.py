@@ -100,10 +100,10 @@ def _rows_read(plan: dict, relation: str) -> list[int]:
 def test_the_claim_reads_its_verification_by_key_whatever_the_statistics(service):
     """The claim runs once per send. With its pending and unexpired conditions on the
     verification's scan, PostgreSQL could choose the partial index of pending verifications
-    by expiry and read every pending verification to find one: it did on tables whose
-    statistics were missing or stale (a new deployment, a table that grew since autovacuum
-    last analysed it), a send then costing a read of the whole pending set. Found by key
-    only, there is nothing else to choose."""
+    by expiry and read every pending verification to find one: it did on tables never
+    analysed (a new deployment before autovacuum's first pass, or autovacuum off), a send
+    then costing a read of the whole pending set. Found by key only, there is nothing else
+    to choose."""
     from challenges.domain import delivery
 
     verification = domain.verification_start(service=service, to=MOBILE, channel="sms", now=T0)
