@@ -65,11 +65,12 @@ class _KeyDecodedOnce(pyotp.HOTP):
     check with the default skew, more of a check's TOTP arithmetic than the HMACs. This one
     decodes (and validates, as pyotp does when it is built) once per window."""
 
+    _key: bytes | None = None
+
     def byte_secret(self) -> bytes:
-        key = self.__dict__.get("_key")
-        if key is None:
-            key = self._key = super().byte_secret()
-        return key
+        if self._key is None:
+            self._key = super().byte_secret()
+        return self._key
 
 
 def code_at_step(secret: str, step: int, *, alg: str = "sha1", digits: int = 6) -> str:
