@@ -32,7 +32,7 @@ from verify_platform.lib import crypto
 from verify_platform.lib.clock import current_time
 from verify_platform.lib.errors import InvalidParameter
 from verify_platform.lib.phones import TEXT_CHANNELS, is_landline, mask_phone, normalize_phone
-from verify_platform.lib.statements import update_sql_then_insert, update_then_insert
+from verify_platform.lib.statements import Tail, update_sql_then_insert, update_then_insert
 from verify_platform.lib.transitions import compare_and_set
 
 logger = logging.getLogger("verify_platform.factors")
@@ -469,13 +469,17 @@ def _book_step_sql(connection) -> str:
 
 
 def _book_open_totp_step(
-    factor: Factor, step: int, now: datetime, inserts: Sequence[Model] = ()
+    factor: Factor,
+    step: int,
+    now: datetime,
+    inserts: Sequence[Model] = (),
+    tail: Tail | None = None,
 ) -> bool:
     """Accept `step` and reset the failure count in one UPDATE, only if no step at or after it
     was accepted (replay protection by compare-and-set), the factor is neither locked nor
     throttled at `now`, and its code parameters are still the ones the step was computed
     with (a concurrent `Config` update would otherwise book a step in the wrong unit);
-    `inserts` are stored in the same statement, only if it won."""
+    `inserts` and `tail` are stored in the same statement, only if it won."""
     connection = transaction.get_connection()
     if connection.vendor == "postgresql":
         return update_sql_then_insert(
@@ -493,6 +497,7 @@ def _book_open_totp_step(
                 factor.time_step,
             ],
             inserts=inserts,
+            tail=tail,
         )
     open_now = Q(next_check_at__isnull=True) | Q(next_check_at__lte=now)
     return update_then_insert(
@@ -516,18 +521,23 @@ def _book_open_totp_step(
 
 
 def factor_totp_approve(
-    *, factor: Factor, payload: str, now: datetime, inserts: Sequence[Model] = ()
+    *,
+    factor: Factor,
+    payload: str,
+    now: datetime,
+    inserts: Sequence[Model] = (),
+    tail: Tail | None = None,
 ) -> bool:
     """The common case, a correct fresh TOTP code on an open factor, without a row lock and
-    without a transaction: one conditional UPDATE that also stores `inserts` (e.g. the
-    approved challenge and its event) when it wins. False changes nothing; the caller then
+    without a transaction: one conditional UPDATE that also stores `inserts` and `tail` (the
+    approved challenge, its event and the event's deliveries) when it wins. False changes nothing; the caller then
     takes the locked path (`factor_check_code`), which gates, compares again and books a
     failure exactly. `factor` may be as the caller read it: it supplies the seed and the code
     parameters, and the UPDATE only wins while the stored parameters are still those."""
     if recovery.looks_like_recovery_code(payload):
         return False
     step = _matching_totp_step(factor, payload, now)
-    return step is not None and _book_open_totp_step(factor, step, now, inserts)
+    return step is not None and _book_open_totp_step(factor, step, now, inserts, tail)
 
 
 def factor_check_code(

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from services.auth_cache import auth_rows_changed
 from services.models import Account, ApiKey, Event, Service
-from services.webhooks.dispatch import deliveries_schedule
+from services.webhooks.dispatch import Outbox, deliveries_schedule
 from verify_platform.lib import crypto
 from verify_platform.lib.transitions import compare_and_set
 
@@ -98,15 +98,24 @@ def service_delete(*, service: Service) -> None:
 def event_build(
     *, service: Service, type: str, resource_sid: str, payload: dict[str, Any]
 ) -> Event:
-    """An unsaved outbox row, for a writer that stores it in the statement of the change
-    (`verify_platform.lib.statements`); only valid while the service has no enabled webhook,
-    since nothing schedules deliveries for it."""
+    """An unsaved outbox row. Stored alone it schedules no webhook delivery: store it with
+    `event_record`, or in the statement of its change through `event_outbox`."""
     return Event(
         account_id=service.account_id,
         service=service,
         type=type,
         resource_sid=resource_sid,
         payload=payload,
+    )
+
+
+def event_outbox(
+    *, service: Service, type: str, resource_sid: str, payload: dict[str, Any]
+) -> Outbox:
+    """An outbox row for a writer that stores it in the statement of its change
+    (`verify_platform.lib.statements`), with its webhook deliveries."""
+    return Outbox(
+        event_build(service=service, type=type, resource_sid=resource_sid, payload=payload)
     )
 
 

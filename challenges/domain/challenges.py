@@ -19,7 +19,7 @@ from challenges.models import Challenge, FactorCode
 from factors import domain as factor_domain
 from factors.errors import FactorNotVerified
 from factors.models import PHONE_FACTOR_CHANNELS, Factor
-from services.domain import event_build, event_record
+from services.domain import event_outbox, event_record
 from verify_platform.lib.clock import current_time
 from verify_platform.lib.errors import InvalidParameter, VerifyError
 from verify_platform.lib.transitions import compare_and_set
@@ -127,18 +127,17 @@ def _answer(challenge: Challenge, auth_payload: str, now: datetime) -> None:
 
 
 def _approve_in_one_statement(challenge: Challenge, auth_payload: str, now: datetime) -> bool:
-    """A correct TOTP code: the factor's step, the approved challenge and its event in one
-    statement, no transaction round trips. Only for services without webhooks: elsewhere
-    the event also schedules its deliveries, in the transaction path."""
+    """A correct TOTP code: the factor's step, the approved challenge, its event and the
+    event's webhook deliveries in one statement, no transaction round trips."""
     challenge.status, challenge.date_responded = Challenge.Status.APPROVED, now
-    event = event_build(
+    outbox = event_outbox(
         service=challenge.service,
         type=_TERMINAL_EVENTS[Challenge.Status.APPROVED],
         resource_sid=challenge.sid,
         payload=challenge_event_payload(challenge),
     )
     approved = factor_domain.factor_totp_approve(
-        factor=challenge.factor, payload=auth_payload, now=now, inserts=[challenge, event]
+        factor=challenge.factor, payload=auth_payload, now=now, inserts=[challenge], tail=outbox
     )
     if not approved:
         challenge.status, challenge.date_responded = Challenge.Status.PENDING, None
@@ -195,19 +194,13 @@ def challenge_create(
     if auth_payload is None:
         challenge.save(force_insert=True)
         return challenge
-    one_statement = not challenge.service.has_enabled_webhooks
-    if one_statement and _approve_in_one_statement(challenge, auth_payload, now):
+    if _approve_in_one_statement(challenge, auth_payload, now):
         return challenge
     with transaction.atomic():
         # The challenge is inserted already answered: until this transaction commits nobody
-        # else can see it, so its status needs no compare-and-set.
-        result = factor_domain.factor_check_code(
-            factor_id=factor.pk,
-            payload=auth_payload,
-            now=now,
-            # The optimistic UPDATE has already failed when the one statement was tried.
-            preloaded=None if one_statement else factor,
-        )
+        # else can see it, so its status needs no compare-and-set. The optimistic UPDATE has
+        # just failed, so the check takes the locked path at once.
+        result = factor_domain.factor_check_code(factor_id=factor.pk, payload=auth_payload, now=now)
         if result is factor_domain.CheckResult.APPROVED:
             challenge.status, challenge.date_responded = Challenge.Status.APPROVED, now
         else:

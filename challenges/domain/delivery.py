@@ -51,7 +51,7 @@ from channels.base import (
     OutboundMessage,
 )
 from channels.status import default_status_callback_url
-from services.domain import event_build
+from services.domain import event_outbox
 from services.models import Service
 from verify_platform.lib import crypto
 from verify_platform.lib.clock import current_time
@@ -419,22 +419,21 @@ def _record_last_step_sent(
     claim: _Claim, sent: dict[str, Any], event: dict[str, Any]
 ) -> str | None:
     """The common record in one statement: the attempt's sending -> sent compare-and-set
-    (`sent`: the columns written) and its event, no transaction round trips. Only for the
-    last step of a verification's plan on a service without webhooks: there is no next step
-    to arm, so the owner's state (read under its lock otherwise) decides nothing, and there
-    are no deliveries to schedule. A resend that lengthened the plan meanwhile started a new
-    send, whose steps this one may not arm anyway. None: use the transactional record."""
+    (`sent`: the columns written), its event and the event's webhook deliveries, no
+    transaction round trips. Only for the last step of a verification's plan: there is no
+    next step to arm, so the owner's state (read under its lock otherwise) decides nothing.
+    A resend that lengthened the plan meanwhile started a new send, whose steps this one may
+    not arm anyway. None: use the transactional record."""
     owner = claim.owner
-    if not isinstance(owner, Verification) or owner.service.has_enabled_webhooks:
+    if not isinstance(owner, Verification) or claim.step + 1 < len(owner.plan):
         return None
-    if claim.step + 1 < len(owner.plan):
-        return None
-    outbox = event_build(**_event_fields(owner, "delivery.sent", **event))
+    outbox = event_outbox(**_event_fields(owner, "delivery.sent", **event))
     if connection.vendor != "postgresql":  # development databases: the same in a transaction
         won = update_then_insert(
             DeliveryAttempt.objects.filter(pk=claim.attempt_sid, status=AttemptStatus.SENDING),
             {"status": AttemptStatus.SENT, **sent},
-            [outbox],
+            [],
+            outbox,
         )
         return "sent" if won else "stale"
     won = update_sql_then_insert(
@@ -442,7 +441,8 @@ def _record_last_step_sent(
         key="delivery.record_last_sent",
         update_sql=_RECORD_LAST_SENT_SQL,
         params=[*(sent[name] for name in _RECORD_LAST_SENT_COLUMNS), claim.attempt_sid],
-        inserts=[outbox],
+        inserts=[],
+        tail=outbox,
     )
     return "sent" if won else "stale"  # stale: a callback decided, or the lease was taken
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -38,18 +38,16 @@ from challenges.models import (
 from limits import domain as limits
 from limits import geo
 from limits.models import DestinationThrottle
-from services.domain import event_build
-from services.models import Account, Event, Service
+from services.domain import event_outbox
+from services.models import Account, Service
 from verify_platform.lib import crypto
 from verify_platform.lib.clock import current_time
 from verify_platform.lib.errors import InvalidParameter, NotFound
 from verify_platform.lib.prepared import PreparedQuery
-from verify_platform.lib.statements import (
-    insert_columns,
-    insert_columns_of,
-    insert_params,
-    insert_select_sql,
-)
+from verify_platform.lib.statements import insert_columns, insert_params
+
+if TYPE_CHECKING:
+    from services.webhooks.dispatch import Outbox
 
 
 def _with_attempts(verification: Verification, attempts: list[DeliveryAttempt]) -> None:
@@ -384,10 +382,11 @@ def verification_approve(
 _APPROVE_SQL: dict[str, str] = {}
 
 
-def _approve_sql(connection) -> str:
+def _approve_sql(connection, outbox: Outbox) -> str:
     """Built once per process from the models' metadata (identifiers only, quoted; every
     value is a parameter): pending -> approved, the cancel of the scheduled steps, the end of
-    the destination's failure streak and the event, in one statement."""
+    the destination's failure streak, the event and its webhook deliveries, in one
+    statement."""
     sql = _APPROVE_SQL.get(connection.alias)
     if sql is not None:
         return sql
@@ -400,6 +399,7 @@ def _approve_sql(connection) -> str:
         return quote(model._meta.db_table)
 
     V, A, T = Verification, DeliveryAttempt, DestinationThrottle
+    outbox_ctes, outbox_final = outbox.sql(connection, "v")
     sql = _APPROVE_SQL[connection.alias] = (
         f"WITH v AS (UPDATE {table(V)} SET {column(V, 'status')} = %s, "  # noqa: S608
         f"{column(V, 'code_sealed')} = '', {column(V, 'date_updated')} = %s "
@@ -418,8 +418,7 @@ def _approve_sql(connection) -> str:
         "AND EXISTS (SELECT 1 FROM v) RETURNING 1), "
         f"d AS (DELETE FROM {table(T)} WHERE {column(T, 'service')} = %s "
         f"AND {column(T, 'to')} = %s AND {column(T, 'status')} = %s "
-        "AND EXISTS (SELECT 1 FROM v) RETURNING 1) "
-        f"{insert_select_sql(connection, Event, 'v')}"
+        f"AND EXISTS (SELECT 1 FROM v) RETURNING 1), {outbox_ctes} {outbox_final}"
     )
     return sql
 
@@ -427,10 +426,10 @@ def _approve_sql(connection) -> str:
 def _approve_in_one_statement(locked: Verification, now: datetime) -> bool:
     """A correct code on a pending, unexpired verification with checks left: what
     `_end(..., APPROVED)` and `destination_success_record` write (the compare-and-set, the
-    cancel of scheduled steps, the streak's end, the event) in one statement instead of
-    four, with the destination gate as one more condition. False changes nothing (the gate
-    refuses, the row changed since it was read, a service with webhooks, whose event also
-    schedules deliveries, or not PostgreSQL): the caller takes the step-by-step path.
+    cancel of scheduled steps, the streak's end, the event and its deliveries) in one
+    statement instead of five, with the destination gate as one more condition. False
+    changes nothing (the gate refuses, the row changed since it was read, or not
+    PostgreSQL): the caller takes the step-by-step path.
 
     `locked` may be read without the lock (`_approve_unlocked`): the statement then wins only
     while the row is as read (its `date_updated`; every write to a verification moves it,
@@ -439,11 +438,9 @@ def _approve_in_one_statement(locked: Verification, now: datetime) -> bool:
     wins found the row unchanged, so no step was inserted since the read and the statement's
     snapshot holds every step to cancel, as after the lock."""
     connection = transaction.get_connection()
-    if connection.vendor != "postgresql" or locked.service.has_enabled_webhooks:
+    if connection.vendor != "postgresql":
         return False
-    event = event_build(
-        **_event_fields(locked, f"verification.{Status.APPROVED}"),
-    )
+    outbox = event_outbox(**_event_fields(locked, f"verification.{Status.APPROVED}"))
     params = [
         Status.APPROVED,
         now,
@@ -462,14 +459,16 @@ def _approve_in_one_statement(locked: Verification, now: datetime) -> bool:
         locked.service_id,
         locked.to,
         DestinationThrottle.Status.ACTIVE,
-        *insert_params(event, insert_columns_of(Event), connection),
+        *outbox.params(connection),
     ]
     with connection.cursor() as cursor:
-        cursor.execute(_approve_sql(connection), params)
-        won = cursor.fetchone() is not None
-    if won:
-        locked.status, locked.code_sealed, locked.date_updated = Status.APPROVED, "", now
-    return won
+        cursor.execute(_approve_sql(connection, outbox), params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    locked.status, locked.code_sealed, locked.date_updated = Status.APPROVED, "", now
+    outbox.stored(row)
+    return True
 
 
 def _check(locked: Verification | None, code: str, now: datetime) -> tuple[Verification, bool]:

@@ -6,12 +6,18 @@ so the delivery rows commit or roll back with the state change, and no caller of
 that records several events pays for one broker round trip, not one per event. If the
 enqueue is lost (broker down, process killed after commit), the rows stay `pending` and the
 sweeper finds them.
+
+A change written as one statement (`verify_platform.lib.statements`: an approved TOTP
+challenge, an approved verification, a delivery recorded as sent) stores its event through
+`Outbox`, which schedules the deliveries in that same statement.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 from django.db import transaction
 
@@ -19,6 +25,7 @@ from services.models import Event, Webhook, WebhookDelivery
 from services.webhooks import events
 from verify_platform.celery import left_to_sweeper
 from verify_platform.lib import clock
+from verify_platform.lib.statements import insert_columns_of, insert_params, insert_select_sql
 
 logger = logging.getLogger("services.webhooks")
 
@@ -95,3 +102,91 @@ def deliveries_schedule(*, event: Event) -> list[WebhookDelivery]:
     )
     enqueue_on_commit([d.pk for d in deliveries])
     return deliveries
+
+
+# The delivery columns the statement fills from the event and the webhook; every other
+# column takes the value a new `WebhookDelivery` would have.
+_PER_ROW = ("webhook", "event", "resource_sid")
+_OUTBOX_SQL: dict[tuple[str, str], tuple[str, str]] = {}
+
+
+class Outbox:
+    """An event stored by the statement of its change, with its deliveries: a `Tail` of
+    `verify_platform.lib.statements`, or the end of a statement a caller writes itself
+    (`sql`, `params`, then `stored` with the row it returned).
+
+    The statement selects the service's enabled webhooks that subscribe to the event's type,
+    as `deliveries_schedule` does, under the same snapshot as the change; so, unlike a check
+    of `Service.has_enabled_webhooks` made before the statement, a webhook enabled just
+    before it is never missed. The enqueue follows the statement, after commit."""
+
+    key = "outbox"
+
+    def __init__(self, event: Event) -> None:
+        self.event = event
+
+    def sql(self, connection, source: str) -> tuple[str, str]:
+        built = _OUTBOX_SQL.get((connection.alias, source))
+        if built is None:
+            built = _OUTBOX_SQL[(connection.alias, source)] = _outbox_sql(connection, source)
+        return built
+
+    def params(self, connection) -> list[Any]:
+        now = clock.current_time()
+        template = WebhookDelivery(next_attempt_at=now, window_started_at=now)
+        return [
+            *insert_params(self.event, insert_columns_of(Event), connection),
+            *insert_params(template, _constant_columns(), connection),
+        ]
+
+    def stored(self, row: tuple) -> None:
+        self.event._state.adding = False
+        if row[0]:
+            enqueue_on_commit(list(row[0]))
+
+    def save(self, using: str) -> None:
+        self.event.save(force_insert=True, using=using)
+        deliveries_schedule(event=self.event)
+
+
+def _constant_columns() -> list:
+    return [f for f in insert_columns_of(WebhookDelivery) if f.name not in _PER_ROW]
+
+
+def _outbox_sql(connection, source: str) -> tuple[str, str]:
+    """The CTEs `outbox_event` (the event, from `source`) and `outbox_deliveries` (one row
+    per matching enabled webhook), and the final SELECT of the deliveries' ids: one row,
+    perhaps an empty array, exactly when the event was stored."""
+    quote = connection.ops.quote_name
+
+    def column(model, name: str) -> str:
+        return quote(model._meta.get_field(name).column)
+
+    E, W, D = Event, Webhook, WebhookDelivery
+    event_pk, webhook_pk = quote(E._meta.pk.column), quote(W._meta.pk.column)
+    returned = (event_pk, column(E, "service"), column(E, "type"), column(E, "resource_sid"))
+    event_insert = insert_select_sql(connection, E, source, returning=", ".join(returned))
+    per_row = {
+        "webhook": f"w.{webhook_pk}",
+        "event": f"outbox_event.{event_pk}",
+        "resource_sid": f"outbox_event.{column(E, 'resource_sid')}",
+    }
+    fields = insert_columns_of(D)
+    columns = ", ".join(quote(f.column) for f in fields)
+    values = ", ".join(per_row.get(f.name, "%s") for f in fields)
+    types = f"w.{column(W, 'event_types')}"
+    every = json.dumps([events.ALL])  # a constant of ours, not input
+    delivery_pk = quote(D._meta.pk.column)
+    # Identifiers and constants of ours only; every value is a parameter.
+    ctes = (
+        f"outbox_event AS ({event_insert}), "  # noqa: S608
+        f"outbox_deliveries AS (INSERT INTO {quote(D._meta.db_table)} ({columns}) "
+        f"SELECT {values} FROM outbox_event JOIN {quote(W._meta.db_table)} w "
+        f"ON w.{column(W, 'service')} = outbox_event.{column(E, 'service')} "
+        f"WHERE w.{column(W, 'status')} = '{Webhook.Status.ENABLED.value}' "
+        f"AND ({types} @> '{every}'::jsonb "
+        f"OR {types} @> jsonb_build_array(outbox_event.{column(E, 'type')})) "
+        f"RETURNING {delivery_pk})"
+    )
+    final = f"SELECT ARRAY(SELECT {delivery_pk} FROM outbox_deliveries) FROM outbox_event"  # noqa: S608
+    return ctes, final

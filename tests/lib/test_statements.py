@@ -73,6 +73,36 @@ def test_a_failing_insert_undoes_the_update(service):
     assert not Event.objects.filter(type="x.test").exists()
 
 
+def test_a_tail_follows_the_inserts_only_when_the_update_won(service):
+    """`update_then_insert` with an outbox tail: the event and its webhook delivery exist
+    exactly when the UPDATE matched (the tail's own statement shapes are in
+    tests/webhooks/test_outbox.py)."""
+    from services.domain import event_outbox
+    from services.models import WebhookDelivery
+    from tests.webhooks.conftest import make_webhook
+
+    factor, _ = make_verified_factor(service)
+    hook, _ = make_webhook(service, "https://backend.example.com/hook")
+    for failures, won in ((99, False), (0, True)):
+        challenge, event = _rows(factor, service)
+        outbox = event_outbox(
+            service=service, type=event.type, resource_sid=challenge.sid, payload={}
+        )
+        assert (
+            update_then_insert(
+                Factor.objects.filter(pk=factor.pk, consecutive_failures=failures),
+                {"consecutive_failures": 7},
+                [challenge],
+                outbox,
+            )
+            is won
+        )
+        assert Challenge.objects.filter(pk=challenge.sid).exists() is won
+        deliveries = WebhookDelivery.objects.filter(resource_sid=challenge.sid)
+        assert [d.webhook_id for d in deliveries] == ([hook.pk] if won else [])
+        assert Event.objects.filter(resource_sid=challenge.sid).exists() is won
+
+
 def _prepared(value):
     """A JSON parameter is an adapter object; compare what it wraps."""
     return ("json", value.obj) if hasattr(value, "obj") else value

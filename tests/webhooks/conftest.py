@@ -166,3 +166,15 @@ def record(service, type: str, resource_sid: str, payload: dict):
 
     with transaction.atomic():
         return event_record(service=service, type=type, resource_sid=resource_sid, payload=payload)
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    """Calls that would reach the broker, recorded instead."""
+    from services.tasks import webhook_deliver_task
+
+    calls: list[list[int]] = []
+    monkeypatch.setattr(
+        webhook_deliver_task, "apply_async", lambda args, countdown=None: calls.append(args[0])
+    )
+    return calls

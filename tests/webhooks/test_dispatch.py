@@ -19,18 +19,6 @@ from verify_platform.lib import sids
 URL = "https://backend.example.com/hook"
 
 
-@pytest.fixture
-def enqueued(monkeypatch):
-    """Calls that would reach the broker, recorded instead."""
-    from services.tasks import webhook_deliver_task
-
-    calls: list[list[int]] = []
-    monkeypatch.setattr(
-        webhook_deliver_task, "apply_async", lambda args, countdown=None: calls.append(args[0])
-    )
-    return calls
-
-
 def test_event_types_filter_and_disabled_webhooks(service):
     everything, _ = make_webhook(service, URL, ["*"])
     factors_only, _ = make_webhook(service, URL, ["factor.verified", "factor.deleted"])

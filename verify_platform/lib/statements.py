@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import connections, models, transaction
 from django.db.models import Field, Model, QuerySet
@@ -95,12 +95,12 @@ def insert_params(obj: Model, fields: Sequence[Field], connection) -> list[Any]:
 _BUILT: dict[tuple, str] = {}
 
 
-def insert_select_sql(connection, model: type[Model], source: str) -> str:
-    """`INSERT INTO <model> (<insert_columns>) SELECT %s, ... FROM <source> RETURNING 1`,
-    built once per process; its parameters are `insert_params(obj, insert_columns(model))`.
-    PostgreSQL types each parameter from its target column (INSERT ... SELECT), so
-    server-side binding needs no casts."""
-    key = ("insert", connection.alias, model, source)
+def insert_select_sql(connection, model: type[Model], source: str, *, returning: str = "1") -> str:
+    """`INSERT INTO <model> (<insert_columns>) SELECT %s, ... FROM <source> RETURNING 1` (or
+    `returning`), built once per process; its parameters are `insert_params(obj,
+    insert_columns(model))`. PostgreSQL types each parameter from its target column (INSERT
+    ... SELECT), so server-side binding needs no casts."""
+    key = ("insert", connection.alias, model, source, returning)
     sql = _BUILT.get(key)
     if sql is None:
         quote = connection.ops.quote_name
@@ -108,46 +108,96 @@ def insert_select_sql(connection, model: type[Model], source: str) -> str:
         columns = ", ".join(quote(f.column) for f in fields)
         sql = _BUILT[key] = (
             f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "  # noqa: S608
-            f"SELECT {', '.join(['%s'] * len(fields))} FROM {source} RETURNING 1"
+            f"SELECT {', '.join(['%s'] * len(fields))} FROM {source} RETURNING {returning}"
         )
     return sql
 
 
-def _chained_sql(connection, update_sql: str, key: Any, models: tuple[type[Model], ...]) -> str:
-    """`WITH s0 AS (<update_sql>), s1 AS (INSERT ... FROM s0), ... INSERT ... FROM s<n-1>`,
-    cached under `key` (the caller's name for `update_sql`, which must not vary per call)."""
-    cache_key = ("chain", connection.alias, key, models)
+class Tail(Protocol):
+    """What a chained statement stores after its inserts, only if they were stored: an
+    outbox event and the rows it schedules (`services.webhooks.dispatch.Outbox`)."""
+
+    key: str  # names its SQL in the statement cache: `sql` must not vary under one key
+
+    def sql(self, connection, source: str) -> tuple[str, str]:
+        """Its CTEs, selecting from the step `source` (one row when the chain won so far),
+        and the statement's final SELECT, which yields one row exactly when it won."""
+
+    def params(self, connection) -> list[Any]:
+        """The parameters of `sql`, in order."""
+
+    def stored(self, row: tuple) -> None:
+        """After the statement won, with its final row."""
+
+    def save(self, using: str) -> None:
+        """The same writes through the ORM, inside the caller's transaction (databases other
+        than PostgreSQL)."""
+
+
+def _chain_sql(connection, update_sql: str, models: Sequence[type[Model]], tail: Tail | None):
+    """`WITH s0 AS (<update_sql>), s1 AS (INSERT ... FROM s0), ... INSERT ... FROM s<n-1>`;
+    with `tail`, every insert is a step and the tail's SQL ends the statement."""
+    steps = [f"s0 AS ({update_sql})"]
+    chained = models if tail is not None else models[:-1]
+    for index, model in enumerate(chained):
+        steps.append(f"s{index + 1} AS ({insert_select_sql(connection, model, f's{index}')})")
+    if tail is not None:
+        ctes, final = tail.sql(connection, f"s{len(models)}")
+        steps.append(ctes)
+    else:
+        final = insert_select_sql(connection, models[-1], f"s{len(models) - 1}")
+    return f"WITH {', '.join(steps)} {final}"
+
+
+def _chained_sql(
+    connection, update_sql: str, key: Any, models: tuple[type[Model], ...], tail: Tail | None
+) -> str:
+    """`_chain_sql`, cached under `key` (the caller's name for `update_sql`, which must not
+    vary per call) and the tail's key."""
+    cache_key = ("chain", connection.alias, key, models, tail and tail.key)
     sql = _BUILT.get(cache_key)
     if sql is None:
-        steps = [f"s0 AS ({update_sql})"]
-        for index, model in enumerate(models[:-1]):
-            steps.append(f"s{index + 1} AS ({insert_select_sql(connection, model, f's{index}')})")
-        last = insert_select_sql(connection, models[-1], f"s{len(models) - 1}")
-        sql = _BUILT[cache_key] = f"WITH {', '.join(steps)} {last}"
+        sql = _BUILT[cache_key] = _chain_sql(connection, update_sql, models, tail)
     return sql
 
 
 def update_sql_then_insert(
-    connection, *, key: Any, update_sql: str, params: Sequence[Any], inserts: Sequence[Model]
+    connection,
+    *,
+    key: Any,
+    update_sql: str,
+    params: Sequence[Any],
+    inserts: Sequence[Model],
+    tail: Tail | None = None,
 ) -> bool:
     """`update_then_insert` for an UPDATE the caller wrote once (`update_sql`, ending in
     `RETURNING <something>`; `key` names it for the cache): no queryset is built or compiled
     per call, and the whole statement's text is built once. PostgreSQL only. True when the
-    update matched (and so every row of `inserts` was stored)."""
+    update matched (and so every row of `inserts`, and the tail's, was stored)."""
     all_params: list[Any] = list(params)
-    if inserts:
-        sql = _chained_sql(connection, update_sql, key, tuple(type(obj) for obj in inserts))
+    if inserts or tail is not None:
+        models = tuple(type(obj) for obj in inserts)
+        sql = _chained_sql(connection, update_sql, key, models, tail)
         for obj in inserts:
             all_params += insert_params(obj, insert_columns_of(type(obj)), connection)
+        if tail is not None:
+            all_params += tail.params(connection)
     else:
         sql = update_sql
     with connection.cursor() as cursor:
         cursor.execute(sql, all_params)
-        won = cursor.fetchone() is not None
-    if won:
-        for obj in inserts:
-            obj._state.adding, obj._state.db = False, connection.alias
-    return won
+        row = cursor.fetchone()
+    return _won(row, inserts, tail, connection.alias)
+
+
+def _won(row: tuple | None, inserts: Sequence[Model], tail: Tail | None, db: str) -> bool:
+    if row is None:
+        return False
+    for obj in inserts:
+        obj._state.adding, obj._state.db = False, db
+    if tail is not None:
+        tail.stored(row)
+    return True
 
 
 _COLUMNS: dict[type[Model], list[Field]] = {}
@@ -161,11 +211,13 @@ def insert_columns_of(model: type[Model]) -> list[Field]:
     return fields
 
 
-def update_then_insert(rows: QuerySet, values: dict[str, Any], inserts: Sequence[Model]) -> bool:
-    """UPDATE `rows` SET `values`; only if that changed a row, INSERT `inserts` (in order).
-    True when the update matched. The instances get their `auto_now` fields set, as a save
-    would; an auto-increment primary key is not read back."""
-    if not inserts:
+def update_then_insert(
+    rows: QuerySet, values: dict[str, Any], inserts: Sequence[Model], tail: Tail | None = None
+) -> bool:
+    """UPDATE `rows` SET `values`; only if that changed a row, INSERT `inserts` (in order)
+    and store `tail`. True when the update matched. The instances get their `auto_now`
+    fields set, as a save would; an auto-increment primary key is not read back."""
+    if not inserts and tail is None:
         return rows.update(**values) > 0
     db = rows.db
     connection = connections[db]
@@ -175,25 +227,25 @@ def update_then_insert(rows: QuerySet, values: dict[str, Any], inserts: Sequence
                 return False
             for obj in inserts:
                 obj.save(force_insert=True, using=db)
+            if tail is not None:
+                tail.save(db)
             return True
     query = rows.query.chain(UpdateQuery)
     query.add_update_values(values)
     update_sql, update_params = query.get_compiler(db).as_sql()
-    quote = connection.ops.quote_name
-    steps = [f"s0 AS ({update_sql} RETURNING {quote(rows.model._meta.pk.column)})"]
+    pk = connection.ops.quote_name(rows.model._meta.pk.column)
+    sql = _chain_sql(
+        connection, f"{update_sql} RETURNING {pk}", [type(obj) for obj in inserts], tail
+    )
     params: list[Any] = list(update_params)
-    for index, obj in enumerate(inserts[:-1]):
-        steps.append(f"s{index + 1} AS ({insert_select_sql(connection, type(obj), f's{index}')})")
-    final = insert_select_sql(connection, type(inserts[-1]), f"s{len(inserts) - 1}")
     for obj in inserts:
         params += insert_params(obj, insert_columns_of(type(obj)), connection)
+    if tail is not None:
+        params += tail.params(connection)
     with connection.cursor() as cursor:
-        cursor.execute(f"WITH {', '.join(steps)} {final}", params)
-        won = cursor.fetchone() is not None
-    if won:
-        for obj in inserts:
-            obj._state.adding, obj._state.db = False, db
-    return won
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return _won(row, inserts, tail, db)
 
 
 def insert_unless_conflict(obj: Model) -> bool:
