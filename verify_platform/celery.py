@@ -79,14 +79,18 @@ _DECLARE_FREE_TRANSPORTS = frozenset({"redis", "filesystem"})
 _declare_free: bool | None = None  # known at the first publish
 
 
-def publish_options(*ids: str) -> dict[str, Any]:
-    """`apply_async` options for a task whose arguments are ids (short strings): they spare
-    each publish two pieces of work whose outcome is known, and leave the message Celery's
-    own (tests/lib/test_publish.py compares the two field by field).
+# What `publish` queues: ids, as short strings, or a short list of integer ids.
+Ids = str | list[int]
+
+
+def publish_options(*ids: Ids) -> dict[str, Any]:
+    """`apply_async` options for a task whose arguments are ids (`Ids`): they spare each
+    publish two pieces of work whose outcome is known, and leave the message Celery's own
+    (tests/lib/test_publish.py compares the two field by field).
 
     - `argsrepr`/`kwargsrepr`: Celery writes `saferepr` of the arguments into the message
-      headers (for logs and monitoring); `repr` of a list of short strings is the same text,
-      without saferepr's recursive walk.
+      headers (for logs and monitoring); `repr` of short strings, or of a short list of
+      integers, is the same text, without saferepr's recursive walk.
     - `declare=[]` where the broker's transport makes a declaration moot (Redis,
       filesystem): Celery declares the destination queue before every publish, and although
       kombu remembers a declaration per connection, it binds a copy of the queue and wraps
@@ -233,7 +237,7 @@ class _Envelope:
             return None
         return cls(embed, kwargs)
 
-    def publish(self, producer: Any, ids: tuple[str, ...]) -> None:
+    def publish(self, producer: Any, ids: tuple[Ids, ...]) -> None:
         task_id, argsrepr = uuid(), repr(list(ids))
         kwargs = self.kwargs
         producer.publish(
@@ -272,7 +276,7 @@ def _envelope_applies(eta: datetime | None) -> bool:
     )
 
 
-def publish(task: Task, *ids: str, eta: datetime | None = None) -> None:
+def publish(task: Task, *ids: Ids, eta: datetime | None = None) -> None:
     """Queue `task(*ids)` as `task.apply_async(args=[*ids], eta=eta)` does, for a fraction of
     its CPU (a publish sits on the request path of every verification start): Celery's own
     message (tests/lib/test_publish.py), with the options of `publish_options` and the kept

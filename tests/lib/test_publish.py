@@ -46,7 +46,7 @@ def _no_envelopes():
     celery_module._envelopes.clear()
 
 
-def _taken(broker: redis.Redis, sid: str) -> dict[str, Any]:
+def _taken(broker: redis.Redis, sid: str | list[int]) -> dict[str, Any]:
     """Remove from the task queue the one message whose argument is `sid`, and return it."""
     queue = app.conf.task_default_queue
     found = [
@@ -101,6 +101,25 @@ def test_enqueue_publishes_the_message_celery_would_send(broker, delay, path):
     extra = {key: lean["properties"].pop(key) for key in ("argsrepr", "kwargsrepr")}
     assert extra == {"argsrepr": lean["headers"]["argsrepr"], "kwargsrepr": "{}"}
     assert _normalised(lean, lean_sid) == _normalised(plain, plain_sid)
+
+
+@pytest.mark.parametrize("path", ["first", "envelope"])
+def test_a_webhook_enqueue_publishes_the_message_celery_would_send(broker, path):
+    """The deliveries' task takes one list of integer ids: the same message as `apply_async`
+    gives it, but for the random ids and the delivery ids."""
+    from services.tasks import webhook_deliver_task
+    from services.webhooks import dispatch
+
+    if path == "envelope":
+        dispatch.enqueue([7])
+        _taken(broker, [7])
+    webhook_deliver_task.apply_async(args=[[31337, 31338]])
+    dispatch.enqueue([42424, 42425])
+    plain, lean = _taken(broker, [31337, 31338]), _taken(broker, [42424, 42425])
+    assert lean["headers"]["argsrepr"] == saferepr([[42424, 42425]], 1024)
+    for key in ("argsrepr", "kwargsrepr"):  # see above
+        lean["properties"].pop(key)
+    assert _normalised(lean, "42424, 42425") == _normalised(plain, "31337, 31338")
 
 
 def test_publish_options_skip_the_declaration_only_where_it_is_moot(monkeypatch):
@@ -164,6 +183,7 @@ def test_webhook_enqueue_tells_an_outage_from_a_defect(monkeypatch, caplog):
             raise error
 
         monkeypatch.setattr(webhook_deliver_task, "apply_async", failing)
+        celery_module._envelopes.clear()  # so the publish goes through apply_async
         dispatch.enqueue([1, 2])
         (record,) = [r for r in caplog.records if "2 deliveries" in r.getMessage()]
         assert record.levelname == level

@@ -170,11 +170,15 @@ def record(service, type: str, resource_sid: str, payload: dict):
 
 @pytest.fixture
 def enqueued(monkeypatch):
-    """Calls that would reach the broker, recorded instead."""
+    """The ids of each publish that would reach the broker, recorded instead."""
     from services.tasks import webhook_deliver_task
+    from services.webhooks import dispatch
 
     calls: list[list[int]] = []
-    monkeypatch.setattr(
-        webhook_deliver_task, "apply_async", lambda args, countdown=None: calls.append(args[0])
-    )
+
+    def recorded(task, ids, eta=None):
+        assert task is webhook_deliver_task
+        calls.append(ids)
+
+    monkeypatch.setattr(dispatch, "publish", recorded)
     return calls
