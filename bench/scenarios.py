@@ -151,21 +151,23 @@ class TotpChallenge(Scenario):
     per factor, step max(w, last + 1) for their own current step w: at most w + 1 while the
     factor is fresh in this step, which the server accepts even if the request crosses a step
     boundary on the way. Factors are used round-robin, so a factor comes back only after a
-    full pass; each run has its own bank, sized for two uses per factor."""
+    full pass; each run has its own bank, sized for two uses per factor. `service` names the
+    fixture of the factors' service."""
 
-    def __init__(self) -> None:
-        super().__init__(
-            "totp_challenge",
-            "POST Challenges with a correct TOTP code (approved), many factors",
-            expect_status=201,
-            expect_body='"approved"',
-        )
+    def __init__(
+        self,
+        name: str = "totp_challenge",
+        describe: str = "POST Challenges with a correct TOTP code (approved), many factors",
+        service: str = "service_sid",
+    ) -> None:
+        super().__init__(name, describe, expect_status=201, expect_body='"approved"')
+        self.service = service
 
     def provision(self, run: int, capacity: int) -> None:
         size = max(4, math.ceil(capacity / 2 / THREADS)) * THREADS
         seeded = self.state.setdefault("seeded", 0)
         out = self.seed(
-            "factors", count=size, start=seeded, service=self.state["fixtures"]["service_sid"]
+            "factors", count=size, start=seeded, service=self.state["fixtures"][self.service]
         )
         self.state.setdefault("banks", {})[run] = out["factors"]
         self.state["time_step"] = out["time_step"]
@@ -180,7 +182,7 @@ class TotpChallenge(Scenario):
         return first, [[totp.code_at_step(secret, s) for s in steps] for _, _, secret in bank]
 
     def load(self, run: int, horizon_s: float = 180.0) -> Load:
-        svc = self.state["fixtures"]["service_sid"]
+        svc = self.state["fixtures"][self.service]
         bank = self.state["banks"][run]
         ts = self.state["time_step"]
         first, codes = self.code_table(bank, horizon_s)
@@ -236,6 +238,12 @@ def http_scenarios() -> list[Scenario]:
             lambda f: f"/v2/Services/{f['service_sid']}",
         ),
         TotpChallenge(),
+        TotpChallenge(
+            "totp_challenge_webhook",
+            "the same on a service with a webhook for every event: its delivery is "
+            "scheduled and queued too",
+            service="webhook_service_sid",
+        ),
         VerificationCreate(),
         VerificationCheck(),
     ]

@@ -40,6 +40,8 @@ def to_number(scenario: str, i: int) -> str:
 
 def seed_base() -> dict:
     from services import domain
+    from services.webhooks import events
+    from services.webhooks.domain import webhook_create
 
     account, token = domain.account_create(friendly_name="Bench")
     service = domain.service_create(
@@ -48,11 +50,21 @@ def seed_base() -> dict:
     fallback = domain.service_create(
         account=account, friendly_name="Bench Fallback", fallback=FALLBACK_PLAN
     )
+    # Every event of this service is delivered to one webhook (nothing consumes the queued
+    # deliveries during the HTTP scenarios; the worker scenarios start from an empty broker).
+    hooked = domain.service_create(account=account, friendly_name="Bench Webhooks")
+    webhook_create(
+        service=hooked,
+        friendly_name="Bench receiver",
+        event_types=[events.ALL],
+        webhook_url="https://hooks.example.com/verify",
+    )
     return {
         "account_sid": account.sid,
         "auth_token": token,
         "service_sid": service.sid,
         "fallback_service_sid": fallback.sid,
+        "webhook_service_sid": hooked.sid,
     }
 
 
