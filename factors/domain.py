@@ -530,10 +530,11 @@ def factor_totp_approve(
 ) -> bool:
     """The common case, a correct fresh TOTP code on an open factor, without a row lock and
     without a transaction: one conditional UPDATE that also stores `inserts` and `tail` (the
-    approved challenge, its event and the event's deliveries) when it wins. False changes nothing; the caller then
-    takes the locked path (`factor_check_code`), which gates, compares again and books a
-    failure exactly. `factor` may be as the caller read it: it supplies the seed and the code
-    parameters, and the UPDATE only wins while the stored parameters are still those."""
+    approved challenge, its event and the event's deliveries) when it wins. False changes
+    nothing; the caller then takes the locked path (`factor_check_code`), which gates,
+    compares again and books a failure exactly. `factor` may be as the caller read it: it
+    supplies the seed and the code parameters, and the UPDATE only wins while the stored
+    parameters are still those."""
     if recovery.looks_like_recovery_code(payload):
         return False
     step = _matching_totp_step(factor, payload, now)

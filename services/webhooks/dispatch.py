@@ -193,5 +193,8 @@ def _outbox_sql(connection, source: str) -> tuple[str, str]:
         f"OR {types} @> jsonb_build_array(outbox_event.{column(E, 'type')})) "
         f"RETURNING {delivery_pk})"
     )
-    final = f"SELECT ARRAY(SELECT {delivery_pk} FROM outbox_deliveries) FROM outbox_event"  # noqa: S608
+    final = (
+        f"SELECT ARRAY(SELECT {delivery_pk} FROM outbox_deliveries) "  # noqa: S608
+        "FROM outbox_event"
+    )
     return ctes, final
