@@ -517,6 +517,7 @@ def _book_open_totp_step(
             "date_last_used": now,
         },
         inserts,
+        tail,
     )
 
 

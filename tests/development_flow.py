@@ -20,6 +20,8 @@ def main() -> None:
 
     from factors import totp
     from services import domain
+    from services.models import WebhookDelivery
+    from services.webhooks.domain import webhook_create
 
     call_command("migrate", verbosity=0)
     account, token = domain.account_create(friendly_name="Dev")
@@ -44,8 +46,18 @@ def main() -> None:
         f"{base}/Entities/dev-user-0001/Factors/{sid}",
         {"AuthPayload": totp.code_at_step(secret, step - 1)},
     )
+    # The one-statement approval's fallback stores the event's webhook delivery too.
+    webhook_create(
+        service=service,
+        friendly_name="Dev receiver",
+        event_types=["challenge.approved"],
+        webhook_url="https://backend.example.com/hook",
+    )
     challenge = {"FactorSid": sid, "AuthPayload": totp.code_at_step(secret, step)}
     first = post(f"{base}/Entities/dev-user-0001/Challenges", challenge)
+    out["deliveries"] = list(
+        WebhookDelivery.objects.values_list("event__type", "resource_sid")
+    ) == [("challenge.approved", first.json()["sid"])]
     replay = post(f"{base}/Entities/dev-user-0001/Challenges", challenge)
     out["factor"] = verified.json()["status"]
     out["challenge"], out["replay"] = first.json()["status"], replay.json()["status"]

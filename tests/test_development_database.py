@@ -25,6 +25,7 @@ def test_a_login_flow_works_on_the_development_database(tmp_path):
         "factor": "verified",
         "challenge": "approved",
         "replay": "pending",
+        "deliveries": True,
         "verification": [201, True],
         "checks": ["pending", "approved"],
     }
