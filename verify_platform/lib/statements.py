@@ -11,10 +11,11 @@ CTEs as one atomic statement:
     INSERT INTO b (...) SELECT ... FROM s1 RETURNING 1
 
 Each INSERT selects from the previous step, so when the UPDATE matches nothing, nothing is
-inserted. The SQL is generated from the queryset and the unsaved model instances (the same
-compiler and field preparation Django's own UPDATE and INSERT use), so a field added to a
-model is written here too. Other databases (SQLite in development) run the same writes in a
-transaction.
+inserted. A `Tail` can end the chain with steps of its own: the outbox event and its webhook
+deliveries (`services.webhooks.dispatch.Outbox`). The SQL is generated from the queryset and
+the unsaved model instances (the same compiler and field preparation Django's own UPDATE and
+INSERT use), so a field added to a model is written here too. Other databases (SQLite in
+development) run the same writes in a transaction.
 """
 
 from __future__ import annotations
@@ -134,7 +135,9 @@ class Tail(Protocol):
         than PostgreSQL)."""
 
 
-def _chain_sql(connection, update_sql: str, models: Sequence[type[Model]], tail: Tail | None):
+def _chain_sql(
+    connection, update_sql: str, models: Sequence[type[Model]], tail: Tail | None
+) -> str:
     """`WITH s0 AS (<update_sql>), s1 AS (INSERT ... FROM s0), ... INSERT ... FROM s<n-1>`;
     with `tail`, every insert is a step and the tail's SQL ends the statement."""
     steps = [f"s0 AS ({update_sql})"]
