@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -138,10 +138,9 @@ class Outbox:
 
     def params(self, connection) -> list[Any]:
         now = clock.current_time()
-        template = WebhookDelivery(next_attempt_at=now, window_started_at=now)
         return [
             *insert_params(self.event, insert_columns_of(Event), connection),
-            *insert_params(template, _constant_columns(), connection),
+            *(now if timed else value for timed, value in _delivery_plan(connection)),
         ]
 
     def stored(self, row: tuple) -> None:
@@ -156,6 +155,34 @@ class Outbox:
 
 def _constant_columns() -> list:
     return [f for f in insert_columns_of(WebhookDelivery) if f.name not in _PER_ROW]
+
+
+_PLACEHOLDER_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+_DELIVERY_PLANS: dict[str, list[tuple[bool, Any]]] = {}
+
+
+def _delivery_plan(connection) -> list[tuple[bool, Any]]:
+    """Per constant column of a new delivery: whether it is the scheduling time (its due time,
+    its retry window's start, `auto_now` stamps), else its prepared value. Worked out once
+    from a new `WebhookDelivery`, so a column added to the model is written here too; building
+    that instance on every statement cost more than the rest of the outbox's parameters."""
+    plan = _DELIVERY_PLANS.get(connection.alias)
+    if plan is None:
+        fields = _constant_columns()
+        template = WebhookDelivery(
+            next_attempt_at=_PLACEHOLDER_TIME, window_started_at=_PLACEHOLDER_TIME
+        )
+        plan = _DELIVERY_PLANS[connection.alias] = [
+            (
+                value == _PLACEHOLDER_TIME
+                or bool(getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)),
+                value,
+            )
+            for field, value in zip(
+                fields, insert_params(template, fields, connection), strict=True
+            )
+        ]
+    return plan
 
 
 def _outbox_sql(connection, source: str) -> tuple[str, str]:
