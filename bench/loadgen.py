@@ -5,6 +5,10 @@ request i is due at start + i/rate and its latency is counted from that moment, 
 server that delays later requests is charged for the wait. Keep-alive connections from a
 fixed pool; bounded by both a request count and a deadline. Request i is `make(i)`, built
 when it is due (scenarios whose requests depend on the time, such as TOTP codes).
+
+With `record_answers`, the status and the moment each answer was read are kept per request
+index, on CLOCK_MONOTONIC: on Linux that clock is one for the whole machine, so another
+process (the Celery worker's channel adapter) can stamp a later event on the same scale.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import asyncio
 import gc
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,16 @@ class Outcome:
     sent: int
     unexpected_bodies: int
     elapsed_s: float
+    # Request index -> (status, CLOCK_MONOTONIC seconds when its answer was read); filled
+    # only with `record_answers`.
+    answers: dict[int, tuple[int, float]] = field(default_factory=dict)
+
+
+def machine_clock() -> float:
+    """CLOCK_MONOTONIC in seconds: unlike `time.monotonic()`, whose reference point Python
+    leaves undefined, this clock is shared by every process of the machine, so times taken
+    in the harness and in a worker can be subtracted."""
+    return time.clock_gettime(time.CLOCK_MONOTONIC)
 
 
 class _Connection:
@@ -80,20 +94,25 @@ async def _run(
     duration_s: float,
     connections: int,
     expect_body: bytes | None,
+    count: int | None,
+    record_answers: bool,
 ) -> Outcome:
     pool: asyncio.Queue[_Connection] = asyncio.Queue()
     for _ in range(connections):
         pool.put_nowait(_Connection(host, port))
     latencies: list[float] = []
     statuses: dict[int, int] = {}
+    answers: dict[int, tuple[int, float]] = {}
     errors = unexpected = 0
-    total = max(1, int(rate * duration_s))
+    total = count if count is not None else max(1, int(rate * duration_s))
 
-    async def one(req: Request, due: float) -> None:
+    async def one(i: int, req: Request, due: float) -> None:
         nonlocal errors, unexpected
         conn = await pool.get()
         try:
             status, body = await asyncio.wait_for(conn.request(req, headers), timeout=10)
+            if record_answers:
+                answers[i] = (status, machine_clock())
             statuses[status] = statuses.get(status, 0) + 1
             if expect_body is not None and expect_body not in body:
                 unexpected += 1
@@ -111,9 +130,10 @@ async def _run(
         delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)  # pacing the open loop, not synchronising a test
-        tasks.append(asyncio.create_task(one(make(i), due)))
+        tasks.append(asyncio.create_task(one(i, make(i), due)))
     await asyncio.wait(tasks, timeout=duration_s + 15)
-    return Outcome(latencies, statuses, errors, total, unexpected, time.perf_counter() - start)
+    elapsed = time.perf_counter() - start
+    return Outcome(latencies, statuses, errors, total, unexpected, elapsed, answers)
 
 
 def run_at_rate(
@@ -126,7 +146,11 @@ def run_at_rate(
     duration_s: float,
     connections: int = 32,
     expect_body: bytes | None = None,
+    count: int | None = None,
+    record_answers: bool = False,
 ) -> Outcome:
+    """Requests at `rate` per second for `duration_s`, or exactly `count` of them at that
+    rate when given (a float product would sometimes leave one out)."""
     # The client's own pauses must not be charged to the server: a full collection of this
     # process's heap (Django, seeded fixtures, code tables) stops the event loop for
     # milliseconds, and in an open loop every request due meanwhile counts the stall as
@@ -136,7 +160,18 @@ def run_at_rate(
     gc.disable()
     try:
         return asyncio.run(
-            _run(host, port, make, headers, rate, duration_s, connections, expect_body)
+            _run(
+                host,
+                port,
+                make,
+                headers,
+                rate,
+                duration_s,
+                connections,
+                expect_body,
+                count,
+                record_answers,
+            )
         )
     finally:
         gc.enable()

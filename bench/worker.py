@@ -7,7 +7,11 @@ process per core, acks_late and prefetch 1 from settings) and the null adapter.
   no-op), then every attempt checked as sent in the database;
 - fallback_lateness: verifications on a service whose plan is whatsapp (timeout 5 s) then
   sms; the whatsapp step is sent and never delivered, so the sms step fires on its timer.
-  Lateness = date_sent of the sms attempt - its due_at.
+  Lateness = date_sent of the sms attempt - its due_at;
+- send_latency (reported): with the worker running, verification starts over HTTP at a fixed
+  rate (half of worker_delivery's); per verification, the time from its 201 to the
+  adapter's send call, both stamped on the machine's CLOCK_MONOTONIC (the harness when it
+  reads the answer, the null adapter in the worker when it is called).
 
 Call `django.setup()` (bench.settings) before using this module. Every wait is a bounded
 poll; a worker that exits is an error with its log.
@@ -21,8 +25,10 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
-from bench.loadgen import percentile
+from bench.loadgen import Outcome, Request, percentile, run_at_rate
+from bench.seed import to_number
 
 POLL_S = 0.02
 
@@ -126,8 +132,16 @@ def _drain(
 
 
 def _queue_length(broker) -> int:
-    # kombu's Redis transport: the queue list plus what a worker took but has not acked.
-    return int(broker.llen("celery")) + int(broker.hlen("unacked"))
+    """Tasks queued plus tasks a worker took and has not acknowledged, read on Redis: kombu's
+    Redis transport keeps a queue as a list named after it and the unacknowledged messages
+    in a hash (its `unacked_key` option). Asking through kombu (`queue_declare(passive=True)`)
+    would count the list only, so the last messages in flight would go uncounted; the names
+    come from the Celery configuration rather than being spelled here."""
+    from celery import current_app
+
+    conf = current_app.conf
+    unacked = (conf.broker_transport_options or {}).get("unacked_key", "unacked")
+    return int(broker.llen(conf.task_default_queue)) + int(broker.hlen(unacked))
 
 
 def purge(broker_url: str):
@@ -217,3 +231,139 @@ def measure_fallback(
         "p99_ms": percentile(late, 99),
         "max_ms": max(late),
     }
+
+
+def send_latency_load(service_sid: str, first: int = 0) -> Callable[[int], Request]:
+    """Request i starts a verification by sms to number `first + i` of send_latency's
+    range."""
+    path = f"/v2/Services/{service_sid}/Verifications"
+
+    def make(i: int) -> Request:
+        to = quote(to_number("send_latency", first + i))
+        return Request("POST", path, f"To={to}&Channel=sms".encode())
+
+    return make
+
+
+def _read_sends(record: Path) -> dict[str, float]:
+    """The null adapter's notes: destination -> CLOCK_MONOTONIC seconds of its first send
+    call (a redelivered task would note a second one; the user waited for the first)."""
+    sends: dict[str, float] = {}
+    try:
+        text = record.read_text(encoding="ascii")
+    except FileNotFoundError:
+        return sends
+    for line in text.splitlines():
+        to, _, stamp = line.partition(" ")
+        if stamp:
+            sends.setdefault(to, float(stamp))
+    return sends
+
+
+def _starts_sent(
+    worker: Worker,
+    *,
+    port: int,
+    headers: dict[str, str],
+    service_sid: str,
+    rate: float,
+    count: int,
+    first: int,
+    record: Path,
+    deadline_s: float,
+) -> tuple[dict[str, float], dict[str, float], Outcome]:
+    """`count` starts at `rate` (numbers from `first`), then a bounded wait until the adapter
+    has been called for each that answered 201. Returns {to: 201 time}, {to: send time}
+    and the load generator's outcome."""
+    record.write_text("", encoding="ascii")  # this run's notes only
+    worker.check()
+    outcome = run_at_rate(
+        "127.0.0.1",
+        port,
+        send_latency_load(service_sid, first),
+        headers=headers,
+        rate=rate,
+        duration_s=count / rate,
+        connections=16,
+        count=count,
+        record_answers=True,
+    )
+    created = {
+        to_number("send_latency", first + i): answered_at
+        for i, (status, answered_at) in outcome.answers.items()
+        if status == 201
+    }
+    end = time.monotonic() + deadline_s
+    while True:
+        worker.check()
+        sends = _read_sends(record)
+        if all(to in sends for to in created):
+            return created, sends, outcome
+        if time.monotonic() > end:
+            missing = sum(1 for to in created if to not in sends)
+            raise WorkerFailed(f"{missing} of {len(created)} started verifications never sent")
+        time.sleep(0.05)  # polling a running worker
+
+
+def measure_send_latency(
+    worker: Worker,
+    *,
+    port: int,
+    headers: dict[str, str],
+    service_sid: str,
+    rate: float,
+    count: int,
+    record: Path,
+    deadline_s: float,
+) -> dict:
+    """With the worker running and nothing else queued: `count` verification starts at
+    `rate` per second (open loop, loopback), then a bounded wait until the adapter has been
+    called for every one that answered 201. Latency per verification = adapter call - 201
+    read by the client. It covers what happens after the answer: the broker, the worker
+    taking the task (prefetch, ETA handling), the send's claim and reads, and the adapter
+    call; not the provider (the adapter drops the message).
+
+    A few starts go first, unmeasured (numbers after the measured ones): a worker started
+    just before would otherwise charge its start-up (seconds) to the first sends, and each
+    pool process its first database connection."""
+    warm = 2 * worker.concurrency + 2
+    _starts_sent(
+        worker,
+        port=port,
+        headers=headers,
+        service_sid=service_sid,
+        rate=min(rate, 20.0),
+        count=warm,
+        first=count,
+        record=record,
+        deadline_s=deadline_s,
+    )
+    created, sends, outcome = _starts_sent(
+        worker,
+        port=port,
+        headers=headers,
+        service_sid=service_sid,
+        rate=rate,
+        count=count,
+        first=0,
+        record=record,
+        deadline_s=deadline_s,
+    )
+    waits = [(sends[to] - answered_at) * 1000 for to, answered_at in created.items()]
+    result = {
+        "describe": "from a verification start's 201 to the adapter's send call, ms",
+        "count": len(waits),
+        "rate_per_s": round(rate, 1),
+        "p50_ms": percentile(waits, 50),
+        "p99_ms": percentile(waits, 99),
+        "max_ms": max(waits, default=None),
+        "min_ms": min(waits, default=None),
+        "start_p50_ms": percentile(outcome.latencies_ms, 50),
+        "start_p99_ms": percentile(outcome.latencies_ms, 99),
+    }
+    if len(created) < count or outcome.errors:
+        result["error"] = (
+            f"{len(created)}/{count} starts answered 201, {outcome.errors} errors, "
+            f"statuses {outcome.statuses}"
+        )
+    return result

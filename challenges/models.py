@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 
 from verify_platform.lib import sids
+from verify_platform.lib.transitions import CREATED, Transitions
 
 
 class Challenge(models.Model):
@@ -22,6 +23,14 @@ class Challenge(models.Model):
         EXPIRED = "expired"
         APPROVED = "approved"
         DENIED = "denied"
+
+    # A challenge created with a correct code is inserted approved (the TOTP fast path).
+    transitions = Transitions(
+        {
+            CREATED: {Status.PENDING, Status.APPROVED},
+            Status.PENDING: {Status.APPROVED, Status.DENIED, Status.EXPIRED},
+        }
+    )
 
     class RespondedReason(models.TextChoices):
         NONE = "none"
@@ -86,6 +95,35 @@ MAX_SEND_ATTEMPTS = 5
 LIFETIME_SECONDS = 10 * 60
 
 
+class OtpStatus(models.TextChoices):
+    """The one status set of the OTP engine: a verification's and a phone factor's code."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    CANCELED = "canceled"
+    MAX_ATTEMPTS_REACHED = "max_attempts_reached"
+    EXPIRED = "expired"
+    FAILED = "failed"
+
+
+# Every end is reached from pending; a phone factor's code also stays answerable after all
+# its delivery steps failed (a provider's report can be wrong), so failed may still end
+# another way. Nothing else ever moves again.
+_OTP_ENDS = {
+    OtpStatus.APPROVED,
+    OtpStatus.CANCELED,
+    OtpStatus.MAX_ATTEMPTS_REACHED,
+    OtpStatus.EXPIRED,
+}
+OTP_TRANSITIONS = Transitions(
+    {
+        CREATED: {OtpStatus.PENDING},
+        OtpStatus.PENDING: {*_OTP_ENDS, OtpStatus.FAILED},
+        OtpStatus.FAILED: _OTP_ENDS,
+    }
+)
+
+
 class OtpSession(models.Model):
     """One code and its counters. `code_hash` is what checks compare against;
     `code_sealed` is the same code encrypted under the key ring for the worker that delivers
@@ -120,13 +158,8 @@ class OtpSession(models.Model):
 
 
 class Verification(OtpSession):
-    class Status(models.TextChoices):
-        PENDING = "pending"
-        APPROVED = "approved"
-        CANCELED = "canceled"
-        MAX_ATTEMPTS_REACHED = "max_attempts_reached"
-        EXPIRED = "expired"
-        FAILED = "failed"
+    Status = OtpStatus
+    transitions = OTP_TRANSITIONS
 
     sid = models.CharField(primary_key=True, max_length=34, default=sids.verification_sid)
     # Indexed by `(service, to, date_created)` and the partial unique index (see Challenge).
@@ -176,14 +209,8 @@ class FactorCode(OtpSession):
     code is bound to this one request. The destination is the factor's encrypted number, read
     only when a step is sent."""
 
-    class Status(models.TextChoices):
-        # The engine's own values, so its pending/expired/failed transitions apply as they are.
-        PENDING = "pending"
-        APPROVED = "approved"
-        CANCELED = "canceled"
-        MAX_ATTEMPTS_REACHED = "max_attempts_reached"
-        EXPIRED = "expired"
-        FAILED = "failed"
+    Status = OtpStatus
+    transitions = OTP_TRANSITIONS
 
     service = models.ForeignKey("services.Service", on_delete=models.CASCADE, related_name="+")
     factor = models.ForeignKey("factors.Factor", on_delete=models.CASCADE, related_name="+")
@@ -231,6 +258,23 @@ class DeliveryAttempt(models.Model):
         FAILED = "failed"
         UNDELIVERED = "undelivered"
         CANCELED = "canceled"
+
+    # scheduled -> scheduled moves a step's timer (a retry, an earlier fallback); sending ->
+    # sending is a takeover after the lease ran out; a callback may fail a sent message.
+    transitions = Transitions(
+        {
+            CREATED: {Status.SCHEDULED},
+            Status.SCHEDULED: {Status.SCHEDULED, Status.SENDING, Status.CANCELED},
+            Status.SENDING: {
+                Status.SENDING,
+                Status.SCHEDULED,
+                Status.SENT,
+                Status.FAILED,
+                Status.UNDELIVERED,
+            },
+            Status.SENT: {Status.DELIVERED, Status.FAILED, Status.UNDELIVERED},
+        }
+    )
 
     sid = models.CharField(primary_key=True, max_length=34, default=sids.attempt_sid)
     # Both owners are indexed by the unique constraints that lead with them (see Challenge).

@@ -10,7 +10,6 @@ from challenges.models import Challenge, DeliveryAttempt, Verification
 from services.models import Account
 from verify_platform.lib.clock import current_time
 from verify_platform.lib.errors import NotFound
-from verify_platform.lib.prepared import PreparedQuery
 from verify_platform.lib.sids import is_sid
 
 _RELATED = ("service", "entity", "factor")
@@ -93,37 +92,7 @@ def verification_find(
 _CHECK_FIELDS = (
     *(field.name for field in Verification._meta.concrete_fields),
     "service__account_id",
-    "service__has_enabled_webhooks",
 )
-
-
-def _check_lookup(*, lock: bool, **filters: str):
-    queryset = Verification.objects.select_related("service").only(*_CHECK_FIELDS)
-    if lock:
-        queryset = queryset.select_for_update(of=("self",))
-    return queryset.filter(**filters)
-
-
-def _check_by_sid(lock: bool) -> PreparedQuery:
-    return PreparedQuery(
-        lambda account_sid, service_sid, sid: _check_lookup(
-            lock=lock, service__account_id=account_sid, service_id=service_sid, pk=sid
-        ).order_by()
-    )
-
-
-def _check_by_to(lock: bool) -> PreparedQuery:
-    return PreparedQuery(
-        lambda account_sid, service_sid, to: _check_lookup(
-            lock=lock, service__account_id=account_sid, service_id=service_sid, to=to
-        ).order_by("-date_created", "-sid")[:1]
-    )
-
-
-# Compiled once per process (verify_platform/lib/prepared.py): these run on every check,
-# keyed by whether the read locks.
-_CHECK_BY_SID = {lock: _check_by_sid(lock) for lock in (True, False)}
-_CHECK_BY_TO = {lock: _check_by_to(lock) for lock in (True, False)}
 
 
 def verification_find_for_check(
@@ -137,11 +106,16 @@ def verification_find_for_check(
     """`verification_find`'s lookup with what a check needs of its service; with `lock`, a
     locking read of the verification row only (call inside a transaction). None when
     nothing matches."""
+    queryset = (
+        Verification.objects.select_related("service")
+        .only(*_CHECK_FIELDS)
+        .filter(service__account_id=account.pk, service_id=service_sid)
+    )
+    if lock:
+        queryset = queryset.select_for_update(of=("self",))
     if sid is not None:
-        return (
-            _CHECK_BY_SID[lock].first(account.pk, service_sid, sid) if is_sid(sid, "VE") else None
-        )
-    return _CHECK_BY_TO[lock].first(account.pk, service_sid, to)
+        return queryset.filter(pk=sid).order_by().first() if is_sid(sid, "VE") else None
+    return queryset.filter(to=to).order_by("-date_created", "-sid").first()
 
 
 def verification_get(*, account: Account, service_sid: str, sid_or_to: str) -> Verification:

@@ -1,7 +1,9 @@
 """Celery entry points for challenges and verifications: thin, take ids, idempotent.
 
-A duplicate or redelivered `delivery_attempt_send_task` finds its attempt already claimed or
-finished and does nothing; the sweepers re-queue what an ETA task missed.
+The domain queues a send through `challenges.enqueue` (by this task's registered name), not
+through this module, which imports the domain. A duplicate or redelivered
+`delivery_attempt_send_task` finds its attempt already claimed or finished and does nothing;
+the sweepers re-queue what an ETA task missed.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import logging
 from celery import shared_task
 
 from challenges import domain
+from challenges.enqueue import DELIVERY_ATTEMPT_SEND
 
 logger = logging.getLogger("challenges.tasks")
 
@@ -22,8 +25,9 @@ def challenge_expire_sweep_task() -> int:
     return domain.challenge_expire_due() + domain.factor_code_expire_due()
 
 
-@shared_task(name="challenges.delivery_attempt_send")
+@shared_task(name=DELIVERY_ATTEMPT_SEND)
 def delivery_attempt_send_task(attempt_sid: str) -> str:
+    """Queued by name through `challenges.enqueue.delivery_attempt_enqueue`."""
     outcome = domain.delivery_attempt_send(attempt_sid=attempt_sid)
     logger.info("delivery attempt %s: %s", attempt_sid, outcome)
     return outcome

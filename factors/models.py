@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 
 from verify_platform.lib import sids
+from verify_platform.lib.transitions import CREATED, Transitions
 
 
 class FactorType(models.TextChoices):
@@ -38,6 +39,14 @@ class Factor(models.Model):
     class Status(models.TextChoices):
         UNVERIFIED = "unverified"
         VERIFIED = "verified"
+
+    # Recovery codes need no proof of possession: they are created verified.
+    transitions = Transitions(
+        {
+            CREATED: {Status.UNVERIFIED, Status.VERIFIED},
+            Status.UNVERIFIED: {Status.VERIFIED},
+        }
+    )
 
     sid = models.CharField(primary_key=True, max_length=34, default=sids.factor_sid)
     # The service is denormalised from the entity so that tenant-scoped reads need no join

@@ -7,7 +7,6 @@ from django.db.models import Count, Q, QuerySet
 from factors.models import Factor
 from services.models import Account
 from verify_platform.lib.errors import NotFound
-from verify_platform.lib.prepared import PreparedQuery
 
 
 def _with_remaining(queryset: QuerySet[Factor]) -> QuerySet[Factor]:
@@ -50,7 +49,6 @@ _CHALLENGE_FIELDS = (
     "skew",
     "service__account_id",
     "service__push_include_date",
-    "service__has_enabled_webhooks",
     "entity__identity",
     "entity__service_id",
 )
@@ -60,17 +58,15 @@ _CHALLENGE_FIELDS = (
 # choose (the factor, its service and its entity, each by its key). With the tenant's
 # conditions in the WHERE clause the planner could pick the service's index and filter every
 # factor of the service, which it did on tables not yet analysed.
-_FACTOR_FOR_CHALLENGE = PreparedQuery(
-    lambda sid: (
-        Factor.objects.select_related("service", "entity").only(*_CHALLENGE_FIELDS).filter(pk=sid)
-    )
-)
-
-
 def factor_for_challenge(*, account: Account, service_sid: str, identity: str, sid: str) -> Factor:
     """The factor a new challenge is for, found through the tenant like `factor_get`: another
     tenant's factor, or one of another service or entity, is the same 404 as a random SID."""
-    factor = _FACTOR_FOR_CHALLENGE.first(sid)
+    factor = (
+        Factor.objects.select_related("service", "entity")
+        .only(*_CHALLENGE_FIELDS)
+        .filter(pk=sid)
+        .first()
+    )
     if (
         factor is None
         or factor.service_id != service_sid

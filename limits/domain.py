@@ -11,12 +11,13 @@ from __future__ import annotations
 import math
 import re
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from limits import conf, meter
+from limits import conf, sql
 from limits.errors import (
     DestinationBlocked,
     DestinationThrottled,
@@ -31,12 +32,11 @@ from limits.errors import (
 )
 from limits.models import Bucket, DestinationThrottle, RateLimit, SafeListNumber
 from services.models import Account, Service
-from verify_platform.lib import crypto
+from verify_platform.lib import crypto, meter
 from verify_platform.lib.clock import current_time
 from verify_platform.lib.errors import InvalidParameter, NotFound, VerifyError
 from verify_platform.lib.phones import normalize_phone
-from verify_platform.lib.prepared import PreparedQuery
-from verify_platform.lib.transitions import compare_and_set
+from verify_platform.lib.transitions import move
 
 UNIQUE_NAME = re.compile(r"[A-Za-z0-9._-]{1,191}")
 MAX_RATE_LIMIT_VALUE = 256
@@ -184,7 +184,7 @@ def _requested_buckets(service: Service, rate_limits: dict) -> list[tuple[Bucket
 def sends_metered(*, rate_limits: dict | None = None) -> bool:
     """Whether `sends_admit` has anything to count for a start naming `rate_limits`: false
     when it names none and every send budget is switched off. A start that meters nothing
-    may then judge the destination gate inside its own write (`destination_open_sql`)."""
+    may then leave the destination gate to its own write (`limits.sql.DESTINATION_OPEN`)."""
     if rate_limits:
         return True
     budgets = conf.send_budgets()
@@ -233,52 +233,28 @@ def _delay_after(failures: int) -> int | None:
     return min(settings["BASE_DELAY_SECONDS"] * 2**exponent, settings["MAX_DELAY_SECONDS"])
 
 
-# Read by every start and every check: compiled once per process. At most one row (unique
-# per service and destination), so no ordering.
-_THROTTLE = PreparedQuery(
-    lambda service_sid, to: (
-        DestinationThrottle.objects.filter(service_id=service_sid, to=to)
-        .order_by()
-        .only("status", "next_attempt_at")
-    )
-)
-
-
 def destination_gate(*, service: Service, to: str, now: datetime | None = None) -> bool:
     """Refuse a start or a check to a destination that is blocked or waiting out its delay.
     Nothing is counted by a refusal here. Returns whether the destination has a streak of
     failures on record (a success then has one to forget)."""
     now = current_time(now)
-    row = _THROTTLE.first(service.pk, to)
+    with connection.cursor() as cursor:
+        cursor.execute(sql.DESTINATION_STATE, destination_params(service=service, to=to, now=now))
+        row = cursor.fetchone()
     if row is None:
         return False
-    if row.status == DestinationThrottle.Status.BLOCKED:
+    status, next_attempt_at, closed = row
+    if not closed:
+        return True
+    if status == DestinationThrottle.Status.BLOCKED:
         raise DestinationBlocked()
-    if row.next_attempt_at is not None and now < row.next_attempt_at:
-        wait = math.ceil((row.next_attempt_at - now).total_seconds())
-        raise DestinationThrottled(retry_after=max(wait, 1))
-    return True
+    wait = math.ceil((next_attempt_at - now).total_seconds())
+    raise DestinationThrottled(retry_after=max(wait, 1))
 
 
-def destination_open_sql(connection) -> str:
-    """`destination_gate` as an SQL condition, true when the gate would let a start or a
-    check through; its parameters are `destination_open_params(...)`. The same rule: no
-    row, or a row neither blocked nor waiting out its delay."""
-    quote = connection.ops.quote_name
-    meta = DestinationThrottle._meta
-
-    def column(name: str) -> str:
-        return quote(meta.get_field(name).column)
-
-    return (
-        f"NOT EXISTS (SELECT 1 FROM {quote(meta.db_table)} "  # noqa: S608 (identifiers only)
-        f"WHERE {column('service')} = %s AND {column('to')} = %s "
-        f"AND ({column('status')} = %s OR {column('next_attempt_at')} > %s))"
-    )
-
-
-def destination_open_params(*, service: Service, to: str, now: datetime) -> list:
-    return [service.pk, to, DestinationThrottle.Status.BLOCKED, now]
+def destination_params(*, service: Service, to: str, now: datetime) -> dict[str, Any]:
+    """The parameters of the gate's SQL (`limits/sql.py`)."""
+    return {"service": service.pk, "to": to, "now": now}
 
 
 def destination_failure_record(
@@ -308,7 +284,7 @@ def destination_failure_record(
         if delay is not None:
             rows.update(next_attempt_at=now + timedelta(seconds=delay))
         if throttle.consecutive_failures >= conf.destination()["BLOCK_AFTER_FAILURES"]:
-            compare_and_set(
+            move(
                 DestinationThrottle,
                 pk=throttle.pk,
                 sources=[DestinationThrottle.Status.ACTIVE],
@@ -319,18 +295,10 @@ def destination_failure_record(
     return throttle
 
 
-def destination_success_record(*, service: Service, to: str) -> None:
-    """A correct code ends the streak (NIST SP 800-63B 5.2.2: prior failures are then
-    disregarded). A blocked destination never gets here: its checks are refused."""
-    DestinationThrottle.objects.filter(
-        service=service, to=to, status=DestinationThrottle.Status.ACTIVE
-    ).delete()
-
-
 def destination_clear(*, throttle: DestinationThrottle, now: datetime | None = None) -> bool:
     """Operator action: unblock the destination and forget its failures and its delay."""
     now = current_time(now)
-    return compare_and_set(
+    return move(
         DestinationThrottle,
         pk=throttle.pk,
         sources=[DestinationThrottle.Status.BLOCKED, DestinationThrottle.Status.ACTIVE],

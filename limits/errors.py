@@ -19,7 +19,7 @@
 
 from __future__ import annotations
 
-from verify_platform.lib.errors import ServiceUnavailable, TooManyRequests, VerifyError
+from verify_platform.lib.errors import TooManyRequests, VerifyError
 
 
 class MaxRateLimitsReached(VerifyError):
@@ -53,10 +53,6 @@ class RateLimitExceeded(TooManyRequests):
 class SendBudgetExceeded(TooManyRequests):
     code = 20429
     default_message = "Too many requests: the send budget is used up, retry later"
-
-
-class MeterUnavailable(ServiceUnavailable):
-    default_message = "Rate limits cannot be checked right now; nothing was sent, retry later"
 
 
 class DestinationThrottled(TooManyRequests):

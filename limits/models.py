@@ -2,7 +2,7 @@
 resources and their `BL` buckets), the per-destination streak of failed code checks and the
 tenant's Safe List (`GN`: numbers geo permissions never refuse).
 
-Bucket counters themselves live in Redis (see `limits.meter`): they are hot, short-lived and
+Bucket counters themselves live in Redis (see `verify_platform.lib.meter`): they are hot, short-lived and
 need no durability. The failure streak lives in PostgreSQL because it must be exact and must
 survive Redis restarts and new verifications (NIST SP 800-63B rev. 4 3.1.3.2).
 """
@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 
 from verify_platform.lib import sids
+from verify_platform.lib.transitions import CREATED, Transitions
 
 
 class RateLimit(models.Model):
@@ -74,6 +75,15 @@ class DestinationThrottle(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active"
         BLOCKED = "blocked"
+
+    # active -> active is an operator's clear of a streak that is not blocked.
+    transitions = Transitions(
+        {
+            CREATED: {Status.ACTIVE},
+            Status.ACTIVE: {Status.ACTIVE, Status.BLOCKED},
+            Status.BLOCKED: {Status.ACTIVE},
+        }
+    )
 
     account = models.ForeignKey("services.Account", on_delete=models.CASCADE, related_name="+")
     # No index of its own: the unique (service, to) leads with it. A second one (and its LIKE

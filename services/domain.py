@@ -5,14 +5,15 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from services.auth_cache import auth_rows_changed
+from services import sql
+from services.auth_cache import credentials_changed
 from services.models import Account, ApiKey, Event, Service
-from services.webhooks.dispatch import Outbox, deliveries_schedule
+from services.webhooks.dispatch import Outbox
 from verify_platform.lib import crypto
-from verify_platform.lib.transitions import compare_and_set
+from verify_platform.lib.transitions import move
 
 
 def _new_auth_token() -> str:
@@ -38,17 +39,17 @@ def account_rotate_auth_token(*, account: Account) -> str:
         auth_token_encrypted=crypto.encrypt(token),
         date_updated=timezone.now(),
     )
-    auth_rows_changed(account.pk)  # a conditional UPDATE sends no post_save
+    credentials_changed(account.pk)  # a conditional UPDATE sends no post_save
     return token
 
 
 def account_set_status(*, account: Account, status: str) -> bool:
     others = [s for s in Account.Status.values if s != status]
-    changed = compare_and_set(
+    changed = move(
         Account, pk=account.pk, sources=others, target=status, date_updated=timezone.now()
     )
-    # Announced even when another caller moved it first: repeating an action re-announces.
-    auth_rows_changed(account.pk)
+    # Forgotten even when another caller moved it first: repeating an action forgets again.
+    credentials_changed(account.pk)
     return changed
 
 
@@ -62,10 +63,10 @@ def api_key_create(*, account: Account, friendly_name: str = "") -> tuple[ApiKey
 
 
 def api_key_revoke(*, api_key: ApiKey) -> bool:
-    """Effective at once in this process, and in every other one as soon as it reads the
-    announcement after commit (services/auth_cache.py)."""
+    """Effective at once in every process: the shared authentication cache forgets the key
+    now and again after commit (services/auth_cache.py)."""
     now = timezone.now()
-    revoked = compare_and_set(
+    revoked = move(
         ApiKey,
         pk=api_key.pk,
         sources=[ApiKey.Status.ACTIVE],
@@ -73,7 +74,7 @@ def api_key_revoke(*, api_key: ApiKey) -> bool:
         date_revoked=now,
         date_updated=now,
     )
-    auth_rows_changed(api_key.pk)
+    credentials_changed(api_key.pk)
     return revoked
 
 
@@ -95,27 +96,19 @@ def service_delete(*, service: Service) -> None:
         service.delete()
 
 
-def event_build(
-    *, service: Service, type: str, resource_sid: str, payload: dict[str, Any]
-) -> Event:
-    """An unsaved outbox row. Stored alone it schedules no webhook delivery: store it with
-    `event_record`, or in the statement of its change through `event_outbox`."""
-    return Event(
-        account_id=service.account_id,
-        service=service,
-        type=type,
-        resource_sid=resource_sid,
-        payload=payload,
-    )
-
-
 def event_outbox(
     *, service: Service, type: str, resource_sid: str, payload: dict[str, Any]
 ) -> Outbox:
-    """An outbox row for a writer that stores it in the statement of its change
-    (`verify_platform.lib.statements`), with its webhook deliveries."""
+    """An outbox row, not stored yet: for `event_record`, or for a change written as one
+    statement that ends with the outbox CTEs (`services/sql.py`)."""
     return Outbox(
-        event_build(service=service, type=type, resource_sid=resource_sid, payload=payload)
+        Event(
+            account_id=service.account_id,
+            service=service,
+            type=type,
+            resource_sid=resource_sid,
+            payload=payload,
+        )
     )
 
 
@@ -123,8 +116,10 @@ def event_record(
     *, service: Service, type: str, resource_sid: str, payload: dict[str, Any]
 ) -> Event:
     """Append to the outbox; call inside the transaction that made the change. The webhook
-    deliveries of the event are created in the same transaction and enqueued after commit."""
-    event = event_build(service=service, type=type, resource_sid=resource_sid, payload=payload)
-    event.save(force_insert=True)
-    deliveries_schedule(event=event)
-    return event
+    deliveries of the event are created by the same statement and enqueued after commit."""
+    outbox = event_outbox(service=service, type=type, resource_sid=resource_sid, payload=payload)
+    with connection.cursor() as cursor:
+        cursor.execute(sql.EVENT_RECORD, outbox.params())
+        [delivery_ids] = cursor.fetchone()
+    outbox.stored(delivery_ids)
+    return outbox.event

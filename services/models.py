@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 
 from verify_platform.lib import sids
+from verify_platform.lib.transitions import CREATED, Transitions
 
 
 class Account(models.Model):
@@ -15,6 +16,16 @@ class Account(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active"
         SUSPENDED = "suspended"
+
+    # Suspension is reversible: an operator may suspend and reactivate a tenant any number of
+    # times.
+    transitions = Transitions(
+        {
+            CREATED: {Status.ACTIVE},
+            Status.ACTIVE: {Status.SUSPENDED},
+            Status.SUSPENDED: {Status.ACTIVE},
+        }
+    )
 
     sid = models.CharField(primary_key=True, max_length=34, default=sids.account_sid)
     friendly_name = models.CharField(max_length=64)
@@ -39,6 +50,9 @@ class ApiKey(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active"
         REVOKED = "revoked"
+
+    # A revoked key is never trusted again: a new key is created instead.
+    transitions = Transitions({CREATED: {Status.ACTIVE}, Status.ACTIVE: {Status.REVOKED}})
 
     sid = models.CharField(primary_key=True, max_length=34, default=sids.api_key_sid)
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="api_keys")
@@ -168,6 +182,16 @@ class Webhook(models.Model):
         ENABLED = "enabled"
         DISABLED = "disabled"
 
+    # The API may create a webhook disabled; either state may be left for the other any
+    # number of times (a tenant or an operator, or the failure streak, switches it).
+    transitions = Transitions(
+        {
+            CREATED: {Status.ENABLED, Status.DISABLED},
+            Status.ENABLED: {Status.DISABLED},
+            Status.DISABLED: {Status.ENABLED},
+        }
+    )
+
     class Version(models.TextChoices):
         V1 = "v1"
         V2 = "v2"
@@ -220,6 +244,21 @@ class WebhookDelivery(models.Model):
         SUCCEEDED = "succeeded"
         FAILED = "failed"
         CANCELED = "canceled"
+
+    # pending -> sending is a worker's claim; sending -> pending is a retry, or the sweeper
+    # taking back a claim whose lease ran out; sending -> canceled is a claim whose webhook
+    # was disabled meanwhile, pending -> canceled the waiting deliveries of a webhook being
+    # disabled. A finished delivery goes back to pending only when an operator replays it.
+    transitions = Transitions(
+        {
+            CREATED: {Status.PENDING},
+            Status.PENDING: {Status.SENDING, Status.CANCELED},
+            Status.SENDING: {Status.SUCCEEDED, Status.FAILED, Status.PENDING, Status.CANCELED},
+            Status.SUCCEEDED: {Status.PENDING},
+            Status.FAILED: {Status.PENDING},
+            Status.CANCELED: {Status.PENDING},
+        }
+    )
 
     webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")

@@ -1,4 +1,8 @@
-"""Celery tasks of the services app: thin, take ids, call the domain."""
+"""Celery tasks of the services app: thin, take ids, call the domain.
+
+The delivery code queues `webhook_deliver_task` through `services.webhooks.enqueue` (by its
+registered name), not through this module, which imports that code.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,12 @@ import logging
 from celery import shared_task
 
 from services.webhooks import delivery
+from services.webhooks.enqueue import WEBHOOK_DELIVER
 
 logger = logging.getLogger("services.webhooks")
 
 
-@shared_task(ignore_result=True)
+@shared_task(name=WEBHOOK_DELIVER, ignore_result=True)
 def webhook_deliver_task(delivery_ids: list[int]) -> None:
     """Attempt each delivery that is due; ids that are not due or already taken are no-ops,
     so a duplicate or late message is harmless."""

@@ -1,11 +1,13 @@
-"""A login flow on the development database (SQLite), run by tests/test_development_database.py
-in a process of its own: the hot paths have PostgreSQL-only statements (data-modifying CTEs,
-row locks) with fallbacks that only this run exercises. Prints one JSON object."""
+"""A login flow on `make run`'s database, run by tests/test_development_database.py under
+scripts/devdb.py in a process of its own: the embedded PostgreSQL it started, migrated from
+nothing, reached through the settings' default DATABASE_URL (the one exported to the command
+is dropped first, so the default itself is what connects). Prints one JSON object."""
 
 from __future__ import annotations
 
 import base64
 import json
+import os
 import sys
 from urllib.parse import urlencode
 
@@ -13,8 +15,11 @@ import django
 
 
 def main() -> None:
+    exported = os.environ.pop("DATABASE_URL", None)
     django.setup()
+    from django.conf import settings
     from django.core.management import call_command
+    from django.db import connection
     from django.test import Client
     from django.utils import timezone
 
@@ -24,6 +29,16 @@ def main() -> None:
     from services.webhooks.domain import webhook_create
 
     call_command("migrate", verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('data_directory'), current_database()")
+        data_directory, database = cursor.fetchone()
+    out: dict[str, object] = {
+        "database": [
+            exported == settings.DEV_DATABASE_URL,
+            data_directory == str(settings.DEV_DATABASE_DIR),
+            database,
+        ]
+    }
     account, token = domain.account_create(friendly_name="Dev")
     service = domain.service_create(
         account=account, friendly_name="Dev Service", custom_code_enabled=True
@@ -35,7 +50,7 @@ def main() -> None:
         return client.post(path, urlencode(data), content_type="application/x-www-form-urlencoded")
 
     base = f"/v2/Services/{service.sid}"
-    out: dict[str, object] = {"service": client.get(base).status_code}
+    out["service"] = client.get(base).status_code
     factor = post(
         f"{base}/Entities/dev-user-0001/Factors", {"FactorType": "totp", "FriendlyName": "a"}
     )
@@ -46,7 +61,7 @@ def main() -> None:
         f"{base}/Entities/dev-user-0001/Factors/{sid}",
         {"AuthPayload": totp.code_at_step(secret, step - 1)},
     )
-    # The one-statement approval's fallback stores the event's webhook delivery too.
+    # The approval stores the event's webhook delivery in the same transaction.
     webhook_create(
         service=service,
         friendly_name="Dev receiver",

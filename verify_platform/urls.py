@@ -7,7 +7,6 @@ from verify_platform.lib.api.views import not_found
 
 v2 = [
     path("", include("services.api.urls")),
-    path("", include("entities.api.urls")),
     path("", include("services.webhooks.api.urls")),
     path("", include("factors.api.urls")),
     path("", include("challenges.api.urls")),

@@ -10,9 +10,17 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from challenges.destinations import PHONE_CHANNELS, TEXT_CHANNELS, is_landline, normalize_to
-from challenges.models import Challenge, DeliveryAttempt
+from challenges.models import Challenge, DeliveryAttempt, Verification
 from channels import registry
-from verify_platform.lib.api.fields import AbsoluteUrlField, LinksField, sid_field
+from verify_platform.lib.api.fields import (
+    AbsoluteUrlField,
+    LinksField,
+    absolute_url,
+    absolute_urls,
+    datetime_text,
+    sid_field,
+    text,
+)
 from verify_platform.lib.api.forms import JSONObjectField, TwilioForm
 from verify_platform.lib.clock import current_time
 
@@ -99,6 +107,12 @@ class ChallengeListQuery(TwilioForm):
 _CHALLENGE_PATH = "/v2/Services/{o.service_id}/Entities/{o.entity.identity}/Challenges/{o.sid}"
 
 
+# The fields of the three serializers below describe their responses (the OpenAPI schema, and
+# DRF's own rendering); their `to_representation` writes the same body out directly. These
+# answers are the busiest ones (every login, start and check), and a DRF serializer builds
+# its field objects anew for each instance, which costs several times the rest of the
+# rendering. tests/lib/test_api_layer.py holds both ways to the same bytes. (Comments, not
+# docstrings: drf-spectacular would publish a docstring as the schema's description.)
 class ChallengeSerializer(serializers.Serializer):
     sid = serializers.CharField()
     account_sid = serializers.CharField(source="service.account_id")
@@ -119,6 +133,30 @@ class ChallengeSerializer(serializers.Serializer):
     url = AbsoluteUrlField(_CHALLENGE_PATH)
     links = LinksField({"notifications": _CHALLENGE_PATH + "/Notifications"})
 
+    def to_representation(self, challenge: Challenge) -> dict:
+        path = _CHALLENGE_PATH.format(o=challenge)
+        url, notifications = absolute_urls(self.context["request"], (path, path + "/Notifications"))
+        return {
+            "sid": str(challenge.sid),
+            "account_sid": str(challenge.service.account_id),
+            "service_sid": str(challenge.service_id),
+            "entity_sid": str(challenge.entity_id),
+            "identity": str(challenge.entity.identity),
+            "factor_sid": str(challenge.factor_id),
+            "date_created": datetime_text(challenge.date_created),
+            "date_updated": datetime_text(challenge.date_updated),
+            "date_responded": datetime_text(challenge.date_responded),
+            "expiration_date": datetime_text(challenge.expiration_date),
+            "status": self.get_status(challenge),
+            "responded_reason": str(challenge.responded_reason),
+            "details": self.get_details(challenge),
+            "hidden_details": challenge.hidden_details,
+            "metadata": challenge.metadata,
+            "factor_type": str(challenge.factor.factor_type),
+            "url": url,
+            "links": {"notifications": notifications},
+        }
+
     @extend_schema_field({"type": "string", "enum": [s.value for s in Challenge.Status]})
     def get_status(self, challenge) -> str:
         return challenge.status_at(current_time())
@@ -136,7 +174,7 @@ class ChallengeSerializer(serializers.Serializer):
     def get_details(self, challenge) -> dict:
         details = {"message": challenge.details_message, "fields": challenge.details_fields}
         if challenge.service.push_include_date:
-            details["date"] = serializers.DateTimeField().to_representation(challenge.date_created)
+            details["date"] = datetime_text(challenge.date_created)
         return details
 
 
@@ -259,10 +297,12 @@ class VerificationCheckForm(TwilioForm):
 
 def visible_attempts(verification) -> list[DeliveryAttempt]:
     """Every send and fallback step that went out or is about to; fallback timers that
-    never fired (canceled or still waiting) are not sends."""
+    never fired (canceled or still waiting) are not sends. A verification the domain has just
+    written carries its attempts as written (`attempts_written`): nothing to read back."""
+    written = getattr(verification, "attempts_written", None)
     return [
         a
-        for a in verification.attempts.all()
+        for a in (verification.attempts.all() if written is None else written)
         if not (
             a.step > 0
             and a.tries == 0
@@ -313,6 +353,7 @@ def _attempt_shape(attempt: DeliveryAttempt) -> dict:
     }
 
 
+# Fields for the schema, the body written out in `to_representation`, as for the challenge.
 class _VerificationBase(serializers.Serializer):
     sid = serializers.CharField()
     service_sid = serializers.CharField(source="service_id")
@@ -326,12 +367,30 @@ class _VerificationBase(serializers.Serializer):
     date_created = serializers.DateTimeField()
     date_updated = serializers.DateTimeField()
 
+    def to_representation(self, verification: Verification) -> dict:
+        return {
+            "sid": str(verification.sid),
+            "service_sid": str(verification.service_id),
+            "account_sid": str(verification.service.account_id),
+            "to": str(verification.to),
+            "channel": str(verification.channel),
+            "status": str(verification.status),
+            "valid": bool(verification.valid),
+            "amount": text(verification.amount),
+            "payee": text(verification.payee),
+            "date_created": datetime_text(verification.date_created),
+            "date_updated": datetime_text(verification.date_updated),
+        }
+
+
+_VERIFICATION_PATH = "/v2/Services/{o.service_id}/Verifications/{o.sid}"
+
 
 class VerificationSerializer(_VerificationBase):
     lookup = serializers.SerializerMethodField()
     send_code_attempts = serializers.SerializerMethodField()
     sna = serializers.SerializerMethodField()
-    url = AbsoluteUrlField("/v2/Services/{o.service_id}/Verifications/{o.sid}")
+    url = AbsoluteUrlField(_VERIFICATION_PATH)
 
     def get_lookup(self, verification) -> dict:
         return {}
@@ -346,6 +405,15 @@ class VerificationSerializer(_VerificationBase):
     def get_sna(self, verification) -> None:
         return None
 
+    def to_representation(self, verification: Verification) -> dict:
+        return {
+            **super().to_representation(verification),
+            "lookup": self.get_lookup(verification),
+            "send_code_attempts": self.get_send_code_attempts(verification),
+            "sna": self.get_sna(verification),
+            "url": absolute_url(self.context["request"], _VERIFICATION_PATH.format(o=verification)),
+        }
+
 
 class VerificationCheckSerializer(_VerificationBase):
     sna_attempts_error_codes = serializers.SerializerMethodField()
@@ -353,3 +421,9 @@ class VerificationCheckSerializer(_VerificationBase):
     @extend_schema_field({"type": "array", "items": {"type": "object"}, "nullable": True})
     def get_sna_attempts_error_codes(self, verification) -> list:
         return []
+
+    def to_representation(self, verification: Verification) -> dict:
+        return {
+            **super().to_representation(verification),
+            "sna_attempts_error_codes": self.get_sna_attempts_error_codes(verification),
+        }

@@ -10,9 +10,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
+from psycopg.types.json import Jsonb
 
+from challenges import sql
 from challenges.domain import phone
 from challenges.errors import ChallengeAlreadyApproved, ChallengeAttemptsExceeded, ChallengeExpired
 from challenges.models import Challenge, FactorCode
@@ -22,7 +24,7 @@ from factors.models import PHONE_FACTOR_CHANNELS, Factor
 from services.domain import event_outbox, event_record
 from verify_platform.lib.clock import current_time
 from verify_platform.lib.errors import InvalidParameter, VerifyError
-from verify_platform.lib.transitions import compare_and_set
+from verify_platform.lib.transitions import move
 
 DEFAULT_LIFETIME = timedelta(minutes=5)
 MAX_LIFETIME = timedelta(minutes=60)
@@ -62,13 +64,20 @@ def challenge_event_payload(challenge: Challenge) -> dict[str, Any]:
     }
 
 
-def _transition(challenge_pk: str, target: str, now: datetime, **extra: Any) -> bool:
+def _transition(
+    challenge_pk: str,
+    target: str,
+    now: datetime,
+    filters: dict[str, Any] | None = None,
+    **extra: Any,
+) -> bool:
     """pending -> target, with its event, for the one caller that wins."""
-    won = compare_and_set(
+    won = move(
         Challenge,
         pk=challenge_pk,
         sources=[Challenge.Status.PENDING],
         target=target,
+        filters=filters,
         date_updated=now,
         **extra,
     )
@@ -98,7 +107,7 @@ def _expire(challenge_pk: str, now: datetime) -> bool:
         challenge_pk,
         Challenge.Status.EXPIRED,
         now,
-        extra_filter={"expiration_date__lte": now},
+        filters={"expiration_date__lte": now},
     )
 
 
@@ -127,21 +136,54 @@ def _answer(challenge: Challenge, auth_payload: str, now: datetime) -> None:
 
 
 def _approve_in_one_statement(challenge: Challenge, auth_payload: str, now: datetime) -> bool:
-    """A correct TOTP code: the factor's step, the approved challenge, its event and the
-    event's webhook deliveries in one statement, no transaction round trips."""
-    challenge.status, challenge.date_responded = Challenge.Status.APPROVED, now
+    """A correct, fresh TOTP code on an open factor (`challenges.sql.TOTP_CHALLENGE_APPROVE`):
+    the factor's step, the challenge inserted approved, its event and the event's webhook
+    deliveries, without a lock or a transaction. False writes nothing; the caller then takes
+    the locked path, which gates, compares again and books a failure exactly. The factor may
+    be as the caller read it: it supplies the seed and the code parameters, and the statement
+    only wins while the stored parameters are still those."""
+    factor = challenge.factor
+    step = factor_domain.factor_totp_step(factor=factor, payload=auth_payload, now=now)
+    if step is None:
+        return False
+    challenge.status = Challenge.transitions.created_as(Challenge.Status.APPROVED)
+    challenge.date_responded = now
     outbox = event_outbox(
         service=challenge.service,
         type=_TERMINAL_EVENTS[Challenge.Status.APPROVED],
         resource_sid=challenge.sid,
         payload=challenge_event_payload(challenge),
     )
-    approved = factor_domain.factor_totp_approve(
-        factor=challenge.factor, payload=auth_payload, now=now, inserts=[challenge], tail=outbox
-    )
-    if not approved:
+    stamp = current_time()
+    params = {
+        **factor_domain.totp_step_params(factor, step, now),
+        **outbox.params(),
+        "challenge": challenge.sid,
+        "service": challenge.service_id,
+        "entity": challenge.entity_id,
+        "status": challenge.status,
+        "responded_reason": challenge.responded_reason,
+        "expiration_date": challenge.expiration_date,
+        "details_message": challenge.details_message,
+        "details_fields": Jsonb(challenge.details_fields),
+        "hidden_details": _json(challenge.hidden_details),
+        "metadata": _json(challenge.metadata),
+        "stamp": stamp,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql.TOTP_CHALLENGE_APPROVE, params)
+        row = cursor.fetchone()
+    if row is None:
         challenge.status, challenge.date_responded = Challenge.Status.PENDING, None
-    return approved
+        return False
+    challenge.date_created = challenge.date_updated = stamp
+    outbox.stored(row[0])
+    return True
+
+
+def _json(value: Any) -> Jsonb | None:
+    """A nullable JSON column: SQL NULL for None (as the ORM stores it), else the document."""
+    return None if value is None else Jsonb(value)
 
 
 def challenge_create(
@@ -202,7 +244,8 @@ def challenge_create(
         # just failed, so the check takes the locked path at once.
         result = factor_domain.factor_check_code(factor_id=factor.pk, payload=auth_payload, now=now)
         if result is factor_domain.CheckResult.APPROVED:
-            challenge.status, challenge.date_responded = Challenge.Status.APPROVED, now
+            challenge.status = Challenge.transitions.created_as(Challenge.Status.APPROVED)
+            challenge.date_responded = now
         else:
             challenge.failed_attempts = 1  # of MAX_ATTEMPTS: a first wrong code never denies
         challenge.save(force_insert=True)

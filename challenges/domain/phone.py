@@ -13,22 +13,21 @@ engine locks only the code row, and never the challenge.
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
 from django.db.models import F
 
-from challenges.domain.core import (
-    PHONE_CHANNELS,
-    TEXT_CHANNELS,
+from challenges.destinations import PHONE_CHANNELS, TEXT_CHANNELS
+from challenges.domain.engine import (
     Status,
-    _code_matches,
-    _end,
-    _new_code,
-    _schedule_step,
-    _stored_plan,
+    code_matches,
+    new_code,
+    schedule_step,
+    sealed_code_fields,
+    session_end,
+    stored_plan,
 )
 from challenges.errors import MaxSendAttemptsReached
 from challenges.models import LIFETIME_SECONDS, MAX_CHECK_ATTEMPTS, MAX_SEND_ATTEMPTS, FactorCode
@@ -58,7 +57,7 @@ def phone_plan_for(*, factor: Factor, param: str, fallback: bool) -> list[dict[s
     own = factor_channel(factor)
     steps: list[dict[str, Any]] = [{"channel": own}]
     if fallback:
-        stored = [s for s in _stored_plan(factor.service) if s["channel"] in PHONE_CHANNELS]
+        stored = [s for s in stored_plan(factor.service) if s["channel"] in PHONE_CHANNELS]
         start = next((i for i, s in enumerate(stored) if s["channel"] == own), None)
         if start is not None:
             steps = stored[start:]
@@ -94,23 +93,18 @@ def _session_start(
 ) -> FactorCode:
     service = factor.service
     geo.destination_country_permit(to=_destination_of(factor), account_id=service.account_id)
-    code = _new_code(service.code_length)
-    salt = secrets.token_hex(16)
     session = FactorCode.objects.create(
         service=service,
         factor=factor,
         challenge_id=challenge_id,
         channel=plan[0]["channel"],
         plan=plan,
-        code_hash=crypto.keyed_hash(code, salt=salt),
-        code_salt=salt,
-        code_sealed=crypto.encrypt(code),
-        code_length=len(code),
         expires_at=expires_at,
+        **sealed_code_fields(new_code(service.code_length)),
         budget_until=now + timedelta(seconds=LIFETIME_SECONDS),
     )
     session.service = service
-    _schedule_step(session, send_number=1, step=0, due_at=now)
+    schedule_step(session, send_number=1, step=0, due_at=now)
     return session
 
 
@@ -122,13 +116,12 @@ def _session_check(session: FactorCode, payload: str, now: datetime) -> CheckRes
         raise FactorCodeUnavailable()
     if len(payload) != session.code_length:
         raise InvalidParameter("AuthPayload", f"must be exactly {session.code_length} digits")
-    if _code_matches(session, payload):
-        won = _end(
+    if code_matches(session, payload):
+        won = session_end(
             session,
             Status.APPROVED,
             now,
-            sources=_CHECKABLE,
-            extra_filter={"expires_at__gt": now, "check_attempts__lt": MAX_CHECK_ATTEMPTS},
+            filters={"expires_at__gt": now, "check_attempts__lt": MAX_CHECK_ATTEMPTS},
         )
         return CheckResult.APPROVED if won else CheckResult.REPLAYED
     FactorCode.objects.filter(
@@ -136,7 +129,7 @@ def _session_check(session: FactorCode, payload: str, now: datetime) -> CheckRes
     ).update(check_attempts=F("check_attempts") + 1, date_updated=now)
     session.refresh_from_db(fields=["check_attempts"])
     if session.check_attempts >= MAX_CHECK_ATTEMPTS:
-        _end(session, Status.MAX_ATTEMPTS_REACHED, now, sources=_CHECKABLE)
+        session_end(session, Status.MAX_ATTEMPTS_REACHED, now)
     return CheckResult.WRONG
 
 
@@ -199,7 +192,7 @@ def phone_challenge_close(*, challenge_id: str, target: str, now: datetime) -> b
     session = _lock_session(challenge_id=challenge_id)
     if session is None:
         return False
-    return _end(session, target, now, sources=_CHECKABLE)
+    return session_end(session, target, now)
 
 
 def factor_code_expire_due(*, now: datetime | None = None, limit: int = 500) -> int:
@@ -213,4 +206,4 @@ def factor_code_expire_due(*, now: datetime | None = None, limit: int = 500) -> 
             .filter(status=Status.PENDING, expires_at__lte=now)
             .order_by("expires_at")[:limit]
         )
-        return sum(_end(code, Status.EXPIRED, now) for code in due)
+        return sum(session_end(code, Status.EXPIRED, now) for code in due)

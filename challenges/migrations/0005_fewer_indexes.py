@@ -16,8 +16,6 @@ def _like_index_name(schema_editor, model) -> str:
 def drop_pk_like_indexes(apps, schema_editor):
     """PostgreSQL gives a varchar primary key a second, `varchar_pattern_ops` index for LIKE
     queries. Nothing searches these ids by prefix, and every insert wrote it."""
-    if schema_editor.connection.vendor != "postgresql":
-        return
     for name in MODELS:
         model = apps.get_model(APP, name)
         schema_editor.execute(
@@ -26,8 +24,6 @@ def drop_pk_like_indexes(apps, schema_editor):
 
 
 def create_pk_like_indexes(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     for name in MODELS:
         model = apps.get_model(APP, name)
         schema_editor.execute(schema_editor._create_like_index_sql(model, model._meta.pk))

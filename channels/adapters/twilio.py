@@ -23,6 +23,7 @@ import requests
 from django.core.exceptions import ImproperlyConfigured
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
 from twilio.rest import Client
 from urllib3.exceptions import NewConnectionError
 
@@ -51,6 +52,43 @@ _E164_RE = re.compile(r"^\+[1-9][0-9]{1,14}$")
 _SHORT_CODE_RE = re.compile(r"^[0-9]{3,8}$")
 # Alphanumeric sender IDs: up to 11 letters, digits and spaces, at least one letter.
 _ALPHA_SENDER_RE = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$")
+
+
+class AnswerKeepingHttpClient(TwilioHttpClient):
+    """The SDK's HTTP client, keeping the last answer it received.
+
+    A `TwilioRestException` carries the status, code and message of an error answer but not
+    its headers, and a 429's `Retry-After` is what tells the engine when to try again. The
+    SDK documents a custom HTTP client (`Client(http_client=...)`) as the way to see the raw
+    exchange; this one only adds `last_answer` around the SDK's own `request`. One client per
+    thread (`TwilioAdapter.client`), so the attribute is that thread's last answer."""
+
+    last_answer: Response | None = None
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
+        self.last_answer = None  # a request that fails without an answer leaves none
+        answer = super().request(
+            method,
+            url,
+            params=params,
+            data=data,
+            headers=headers,
+            auth=auth,
+            timeout=timeout,
+            allow_redirects=allow_redirects,
+        )
+        self.last_answer = answer
+        return answer
 
 
 class TwilioAdapter(BaseChannelAdapter):
@@ -178,7 +216,7 @@ class TwilioAdapter(BaseChannelAdapter):
             username,
             password,
             account_sid=self.account_sid,
-            http_client=TwilioHttpClient(timeout=self.timeout),
+            http_client=AnswerKeepingHttpClient(timeout=self.timeout),
             environment={},  # nothing from TWILIO_* variables sneaks past the options
         )
         if self.base_url:
@@ -270,8 +308,10 @@ def _never_connected(exc: requests.exceptions.ConnectionError) -> bool:
 
 
 def _retry_after(client: Client) -> float | None:
-    response = getattr(client.http_client, "_test_only_last_response", None)
-    headers = getattr(response, "headers", None) or {}
+    """The `Retry-After` seconds of the answer that raised, if it gave a usable one."""
+    http_client = client.http_client
+    answer = http_client.last_answer if isinstance(http_client, AnswerKeepingHttpClient) else None
+    headers = getattr(answer, "headers", None) or {}
     try:
         value = float(headers.get("Retry-After", ""))
     except (TypeError, ValueError):

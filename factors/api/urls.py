@@ -1,8 +1,18 @@
 from django.urls import path
 
-from factors.api import views
+from factors.api import entity_views, views
 
 urlpatterns = [
+    path(
+        "Services/<str:service_sid>/Entities",
+        entity_views.EntityListView.as_view(),
+        name="entity-list",
+    ),
+    path(
+        "Services/<str:service_sid>/Entities/<str:identity>",
+        entity_views.EntityDetailView.as_view(),
+        name="entity-detail",
+    ),
     path(
         "Services/<str:service_sid>/Entities/<str:identity>/Factors",
         views.FactorListView.as_view(),

@@ -9,8 +9,8 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from entities import queries as entity_queries
-from entities.api.serializers import IDENTITY_PATTERN
 from factors import domain, queries
+from factors.api.entity_serializers import IDENTITY_PATTERN
 from factors.api.serializers import (
     FactorCreateForm,
     FactorSerializer,

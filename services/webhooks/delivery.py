@@ -28,13 +28,14 @@ from urllib.parse import urlencode
 import requests
 from cryptography.fernet import InvalidToken
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef
 from django.db.models.functions import Coalesce
 
 from services.models import Webhook, WebhookDelivery
 from services.webhooks import conf, destinations, dispatch, payload, signing, transport
 from services.webhooks.domain import webhook_disable
 from verify_platform.lib import clock, crypto
+from verify_platform.lib.transitions import move, move_all
 
 logger = logging.getLogger("services.webhooks")
 
@@ -108,18 +109,18 @@ def delivery_claim(*, delivery_id: int, now: datetime | None = None) -> WebhookD
     # The lease outlasts the longest call twice over, so only a dead worker's claim is ever
     # taken over.
     lease = timedelta(seconds=max(conf.get("LEASE_SECONDS"), 2 * conf.get("TOTAL_TIMEOUT")))
-    won = (
-        WebhookDelivery.objects.filter(
-            pk=delivery_id, status=Status.PENDING, next_attempt_at__lte=now
-        )
-        .filter(~_earlier_unfinished())
-        .update(
-            status=Status.SENDING,
-            attempts=F("attempts") + 1,
-            lease_expires_at=now + lease,
-            last_attempt_at=now,
-            date_updated=now,
-        )
+    # `move_all` over the one row, because the ordering condition is an expression, which
+    # `move`'s keyword `filters` cannot carry.
+    won = move_all(
+        WebhookDelivery.objects.filter(pk=delivery_id, next_attempt_at__lte=now).filter(
+            ~_earlier_unfinished()
+        ),
+        sources=[Status.PENDING],
+        target=Status.SENDING,
+        attempts=F("attempts") + 1,
+        lease_expires_at=now + lease,
+        last_attempt_at=now,
+        date_updated=now,
     )
     if not won:
         return None
@@ -220,10 +221,14 @@ def delivery_record(*, delivery: WebhookDelivery, result: SendResult, now: datet
         target = Status.FAILED
     terminal = target != Status.PENDING
     with transaction.atomic():
-        won = WebhookDelivery.objects.filter(
-            pk=delivery.pk, status=Status.SENDING, attempts=delivery.attempts
-        ).update(
-            status=target,
+        # The attempt number is the claim: a claim taken back and made again by another
+        # worker has a higher one, so this outcome is dropped.
+        won = move(
+            WebhookDelivery,
+            pk=delivery.pk,
+            sources=[Status.SENDING],
+            target=target,
+            filters={"attempts": delivery.attempts},
             lease_expires_at=None,
             next_attempt_at=now + timedelta(seconds=delay or 0),
             last_status_code=result.status_code,
@@ -280,10 +285,12 @@ def _release_next(delivery: WebhookDelivery) -> None:
 
 def _cancel(delivery: WebhookDelivery, *, now: datetime, reason: str) -> None:
     with transaction.atomic():
-        won = WebhookDelivery.objects.filter(
-            pk=delivery.pk, status=Status.SENDING, attempts=delivery.attempts
-        ).update(
-            status=Status.CANCELED,
+        won = move(
+            WebhookDelivery,
+            pk=delivery.pk,
+            sources=[Status.SENDING],
+            target=Status.CANCELED,
+            filters={"attempts": delivery.attempts},
             attempts=F("attempts") - 1,  # nothing was sent
             lease_expires_at=None,
             last_error=reason,
@@ -331,8 +338,10 @@ def deliveries_sweep(*, now: datetime | None = None) -> int:
     """The backstop timer: take back expired claims, then enqueue every delivery overdue by
     more than the grace period (its after-commit or retry enqueue was lost)."""
     now = clock.current_time(now)
-    WebhookDelivery.objects.filter(status=Status.SENDING, lease_expires_at__lt=now).update(
-        status=Status.PENDING,
+    move_all(
+        WebhookDelivery.objects.filter(lease_expires_at__lt=now),
+        sources=[Status.SENDING],
+        target=Status.PENDING,
         lease_expires_at=None,
         next_attempt_at=now,
         last_error="claim expired",
@@ -354,11 +363,11 @@ def delivery_replay(*, delivery: WebhookDelivery, now: datetime | None = None) -
     """Send a finished delivery again (same event id, new retry window)."""
     now = clock.current_time(now)
     with transaction.atomic():
-        won = WebhookDelivery.objects.filter(
-            Q(pk=delivery.pk),
-            Q(status__in=[Status.SUCCEEDED, Status.FAILED, Status.CANCELED]),
-        ).update(
-            status=Status.PENDING,
+        won = move(
+            WebhookDelivery,
+            pk=delivery.pk,
+            sources=[Status.SUCCEEDED, Status.FAILED, Status.CANCELED],
+            target=Status.PENDING,
             next_attempt_at=now,
             window_started_at=now,
             date_completed=None,
@@ -366,4 +375,4 @@ def delivery_replay(*, delivery: WebhookDelivery, now: datetime | None = None) -
         )
         if won:
             dispatch.enqueue_on_commit([delivery.pk])
-    return bool(won)
+    return won

@@ -1,4 +1,5 @@
-"""Writes to webhooks. Status changes are compare-and-set."""
+"""Writes to webhooks. Status changes move along the declared edges of `Webhook` and
+`WebhookDelivery` (`verify_platform.lib.transitions`), each a compare-and-set."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.db import transaction
 from services.models import Service, Webhook, WebhookDelivery
 from services.webhooks import signing
 from verify_platform.lib import clock, crypto
-from verify_platform.lib.transitions import compare_and_set
+from verify_platform.lib.transitions import move, move_all
 
 _PLAIN_FIELDS = ("friendly_name", "event_types", "webhook_url", "version")
 
@@ -47,7 +48,7 @@ def webhook_create(
             friendly_name=friendly_name,
             event_types=list(dict.fromkeys(event_types)),
             webhook_url=webhook_url,
-            status=status,
+            status=Webhook.transitions.created_as(status),
             version=version,
             secret_encrypted=crypto.encrypt(secret),
         )
@@ -81,7 +82,7 @@ def webhook_update(*, webhook: Webhook, **fields: Any) -> Webhook:
 def webhook_enable(*, webhook: Webhook) -> bool:
     """Enabling (by the tenant or an operator) clears the failure streak and the auto flag."""
     with transaction.atomic():
-        won = compare_and_set(
+        won = move(
             Webhook,
             pk=webhook.pk,
             sources=[Webhook.Status.DISABLED],
@@ -105,7 +106,7 @@ def webhook_disable(
     operator can replay them from the admin)."""
     now = clock.current_time(now)
     with transaction.atomic():
-        won = compare_and_set(
+        won = move(
             Webhook,
             pk=webhook.pk,
             sources=[Webhook.Status.ENABLED],
@@ -116,10 +117,12 @@ def webhook_disable(
             date_updated=now,
         )
         if won:
-            WebhookDelivery.objects.filter(
-                webhook_id=webhook.pk, status=WebhookDelivery.Status.PENDING
-            ).update(
-                status=WebhookDelivery.Status.CANCELED,
+            # Only the waiting ones: a claimed delivery is left to its worker, which cancels
+            # it if it reads the webhook disabled after its claim (a retry, at its next one).
+            move_all(
+                WebhookDelivery.objects.filter(webhook_id=webhook.pk),
+                sources=[WebhookDelivery.Status.PENDING],
+                target=WebhookDelivery.Status.CANCELED,
                 last_error="webhook disabled",
                 date_completed=now,
                 date_updated=now,

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from challenges import domain
+from challenges import domain, sql
 from challenges.models import DeliveryAttempt, Verification
 from services.models import Event
 from tests.challenges.conftest import MOBILE, outbox_codes
@@ -106,7 +106,6 @@ def test_the_claim_reads_its_verification_by_key_whatever_the_statistics(service
     analysed (a new deployment before autovacuum's first pass, or autovacuum off), a send
     then costing a read of the whole pending set. Found by key only, there is nothing else
     to choose."""
-    from challenges.domain import delivery
 
     verification = domain.verification_start(service=service, to=MOBILE, channel="sms", now=T0)
     stored = Verification.objects.get(pk=verification.pk)
@@ -119,8 +118,14 @@ def test_the_claim_reads_its_verification_by_key_whatever_the_statistics(service
     attempt = first_attempt(verification)
     with connection.cursor() as cursor:
         cursor.execute(
-            "EXPLAIN (ANALYZE, FORMAT JSON) " + delivery._CLAIM_SQL,
-            {"sid": attempt.sid, "now": T0, "lease": T0 + timedelta(seconds=60)},
+            "EXPLAIN (ANALYZE, FORMAT JSON) " + sql.ATTEMPT_CLAIM["verification"],
+            {
+                "sid": attempt.sid,
+                "now": T0,
+                "lease": T0 + timedelta(seconds=60),
+                "sending": "sending",
+                "first_fallback": False,
+            },
         )
         plan = cursor.fetchone()[0]
     plan = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]

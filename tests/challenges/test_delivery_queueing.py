@@ -11,34 +11,33 @@ import pytest
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 
-from challenges.domain.core import _enqueue
+from challenges.domain.engine import enqueue_attempt
+from challenges.enqueue import DELIVERY_ATTEMPT_SEND
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def queued(monkeypatch):
-    """What `_enqueue` hands to the publish (whose message tests/lib/test_publish.py checks)."""
-    from challenges.tasks import delivery_attempt_send_task
-
+    """What `enqueue_attempt` hands to Celery's `send_task`."""
     calls: list[tuple[str, object]] = []
 
-    def publish(task, *ids, eta=None):
-        assert task is delivery_attempt_send_task
-        calls.append((*ids, eta))
+    def send_task(name, args, eta=None):
+        assert name == DELIVERY_ATTEMPT_SEND
+        calls.append((*args, eta))
 
-    monkeypatch.setattr("challenges.domain.core.publish", publish)
+    monkeypatch.setattr("challenges.enqueue.current_app.send_task", send_task)
     return calls
 
 
 def test_a_due_step_is_queued_without_an_eta(queued):
-    _enqueue("VLdue", timezone.now() - timedelta(seconds=1))
+    enqueue_attempt("VLdue", timezone.now() - timedelta(seconds=1), on_commit=False)
     assert queued == [("VLdue", None)]
 
 
 def test_a_later_step_keeps_its_eta(queued):
     later = timezone.now() + timedelta(seconds=30)
-    _enqueue("VLlater", later)
+    enqueue_attempt("VLlater", later, on_commit=False)
     assert queued == [("VLlater", later)]
 
 

@@ -310,6 +310,14 @@ def test_an_optimistic_approval_loses_to_a_concurrent_config_change(service):
     factor, secret = make_verified_factor(service)
     Factor.objects.filter(pk=factor.pk).update(time_step=60)  # committed meanwhile
     before = Factor.objects.get(pk=factor.pk).last_accepted_step
+    from django.db import connection
+
+    from factors import sql as factor_sql
+
     code = code_for(factor, secret, NOW)  # valid for the 30 s step the caller read
-    assert not factor_domain.factor_totp_approve(factor=factor, payload=code, now=NOW)
+    step = factor_domain.factor_totp_step(factor=factor, payload=code, now=NOW)
+    assert step is not None
+    with connection.cursor() as cursor:
+        cursor.execute(factor_sql.TOTP_STEP_BOOK, factor_domain.totp_step_params(factor, step, NOW))
+        assert cursor.fetchone() is None
     assert Factor.objects.get(pk=factor.pk).last_accepted_step == before

@@ -380,7 +380,7 @@ def test_broker_down_at_create_leaves_the_row_for_the_sweeper(
     def broker_down(*args, **kwargs):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr("challenges.domain.core.publish", broker_down)
+    monkeypatch.setattr("challenges.enqueue.current_app.send_task", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
         verification = start(service)
     attempt = DeliveryAttempt.objects.get(verification=verification)
@@ -388,8 +388,8 @@ def test_broker_down_at_create_leaves_the_row_for_the_sweeper(
 
     queued: list[str] = []
     monkeypatch.setattr(
-        "challenges.domain.core.publish",
-        lambda task, sid, eta=None: queued.append(sid),
+        "challenges.enqueue.current_app.send_task",
+        lambda name, args, eta=None: queued.append(args[0]),
     )
     with django_capture_on_commit_callbacks(execute=True):
         assert domain.delivery_attempt_sweep(now=at(10)) == [attempt.sid]
@@ -403,8 +403,8 @@ def test_nothing_is_queued_for_a_rolled_back_create(
 
     queued: list[str] = []
     monkeypatch.setattr(
-        "challenges.domain.core.publish",
-        lambda task, sid, eta=None: queued.append(sid),
+        "challenges.enqueue.current_app.send_task",
+        lambda name, args, eta=None: queued.append(args[0]),
     )
 
     class Rollback(Exception):
@@ -442,7 +442,7 @@ def test_a_malformed_plan_from_the_admin_degrades_instead_of_failing(service):
 def test_a_step_without_a_timeout_falls_back_after_the_default(service, locmem_channels):
     """Its retry window and its successor's timer are the same default: temporary errors
     cannot keep retrying the step until the code expires while the next channel waits."""
-    from challenges.domain.core import DEFAULT_STEP_TIMEOUT
+    from challenges.domain.engine import DEFAULT_STEP_TIMEOUT
 
     service.fallback = [{"channel": "whatsapp"}, {"channel": "sms"}]
     service.save(update_fields=["fallback"])

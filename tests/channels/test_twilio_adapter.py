@@ -167,6 +167,23 @@ def test_429_carries_retry_after(fake_twilio, twilio_options):
     assert caught.value.retry_after == 7.0
 
 
+def test_retry_after_is_the_answer_of_the_failing_request(fake_twilio, twilio_options):
+    """Read from the answer the adapter's own HTTP client kept for that request: a later
+    answer without the header gives none, not the header of an earlier one."""
+    adapter = TwilioAdapter(**twilio_options)
+    fake_twilio.script(
+        Reply(429, error(20429, "Too Many Requests", 429), {"Retry-After": "7"}),
+        Reply(503, error(20500, "Unavailable", 503)),
+        Reply(429, error(20429, "Too Many Requests", 429), {"Retry-After": "soon"}),
+    )
+    retry_after = []
+    for _ in range(3):
+        with pytest.raises(ChannelTemporaryError) as caught:
+            adapter.send(message())
+        retry_after.append(caught.value.retry_after)
+    assert retry_after == [7.0, None, None]
+
+
 def test_a_hung_provider_is_an_unknown_outcome_after_the_timeout(fake_twilio, twilio_options):
     """The request reached the provider: the message may be on its way, so the engine must
     not treat this like a refused connection."""

@@ -77,7 +77,7 @@ SKIPPED = {"AuthPayload": "codes are covered by the challenge and factor tests (
 
 def targets():
     from challenges.api.serializers import ChallengeCreateForm
-    from entities.api.serializers import EntityForm
+    from factors.api.entity_serializers import EntityForm
     from factors.api.serializers import FactorCreateForm
     from services.api.serializers import ServiceForm
     from services.webhooks.api.serializers import WebhookForm
@@ -219,7 +219,7 @@ def check(api, target: str, ctx: dict[str, str], wire: str, value) -> None:
     expected = expected_echo(field, value)
     if expected is None or wire in NOT_ECHOED:
         return
-    python_name = form_class._python_names.get(wire, wire)
+    python_name = field.source  # the form field reads `wire` into its Python name
     assert response_value(body, python_name, wire) == expected, (target, wire)
     fetched = api.get(body["url"].removeprefix("http://testserver"))
     assert fetched.status_code == 200, fetched.content[:200]

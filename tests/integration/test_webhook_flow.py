@@ -151,12 +151,15 @@ class Flow:
 
 def create_webhook(sdk, service_sid: str, url: str) -> str:
     """Through the SDK; the signing secret (an extension field the SDK's instance does not
-    keep) is read from the raw response of that same call."""
+    keep) is read from the raw response of that same call, kept by a custom HTTP client."""
+    from channels.adapters.twilio import AnswerKeepingHttpClient
+
+    keeping = sdk.domain.twilio.http_client = AnswerKeepingHttpClient()
     hook = sdk.services(service_sid).webhooks.create(
         friendly_name="Backend", event_types=["*"], webhook_url=url
     )
     assert hook.sid.startswith("YW") and hook.event_types == ["*"]
-    raw = sdk.domain.twilio.http_client._test_only_last_response
+    raw = keeping.last_answer
     secret = json.loads(raw.text)["signing_secret"]
     assert secret.startswith("whsec_")
     return secret

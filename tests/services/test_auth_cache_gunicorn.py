@@ -1,6 +1,6 @@
-"""The production shape: gunicorn forks its workers from a master that loaded the app; each
-worker subscribes on its own, after the fork and before its first request, and a key revoked
-by another process is refused by every worker."""
+"""The production shape: gunicorn forks its workers from a master that loaded the app; the
+workers share the authentication cache in Redis, and a key revoked by another process is
+refused by every worker at once."""
 
 from __future__ import annotations
 
@@ -10,17 +10,14 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-import redis
-from django.conf import settings
 from django.db import connection
 
 from scripts.testenv import free_port
-from services import domain
+from services import auth_cache, domain
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 WORKERS = 2
@@ -58,16 +55,13 @@ def _until(condition, what: str) -> None:
 
 
 @pytest.fixture
-def gunicorn(transactional_db, tmp_path, settings):
-    channel = f"test-auth-{uuid.uuid4().hex}"
-    settings.VERIFY_AUTH_CACHE_CHANNEL = channel  # where this process announces
+def gunicorn(transactional_db, tmp_path):
     port = free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "verify_platform.settings",
         "DATABASE_URL": _database_url(),
-        "VERIFY_AUTH_CACHE_CHANNEL": channel,
-        "VERIFY_AUTH_CACHE_SECONDS": "600",  # only an announcement can drop an entry here
+        "VERIFY_AUTH_CACHE_SECONDS": "600",  # only the revocation can drop the entry here
         "VERIFY_AUTH_FAILURES_PER_MINUTE": "0",
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "GUNICORN_WORKERS": str(WORKERS),
@@ -86,30 +80,22 @@ def gunicorn(transactional_db, tmp_path, settings):
     try:
         _until(lambda: _status(port, "") is not None or server.poll() is not None, "gunicorn")
         assert server.poll() is None, log.read_text()[-2000:]
-        yield port, channel
+        yield port
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
-def test_every_worker_subscribes_after_the_fork_and_drops_a_revoked_key(gunicorn, tenant):
-    port, channel = gunicorn
+def test_every_worker_refuses_a_key_revoked_elsewhere_at_once(gunicorn, tenant):
+    port = gunicorn
     key, secret = domain.api_key_create(account=tenant.account)
     authorization = "Basic " + base64.b64encode(f"{key.sid}:{secret}".encode()).decode()
-    probe = redis.Redis.from_url(settings.REDIS_URL)
-    try:
-        # Each worker subscribes (its own connection) after the fork, before it serves an
-        # authenticated request: gunicorn's post_worker_init.
-        def every_worker_subscribed() -> bool:
-            return dict(probe.pubsub_numsub(channel))[channel.encode()] == WORKERS
+    for _ in range(20):  # both workers authenticate the key; the first fills the cache
+        assert _status(port, authorization) == 200
+    entry, _ = auth_cache.lookup(key.sid)
+    assert entry is not None  # what the workers read instead of the database
 
-        _until(every_worker_subscribed, "a subscription per worker, before any request")
-        for _ in range(20):  # both workers now hold the key
-            assert _status(port, authorization) == 200
-
-        # Committed, then announced; the workers hold the key until they read that.
-        assert domain.api_key_revoke(api_key=key)
-        statuses = {_status(port, authorization) for _ in range(20)}
-        assert statuses == {401}
-    finally:
-        probe.close()
+    # Committed in this process; no worker is told anything but what is in Redis.
+    assert domain.api_key_revoke(api_key=key)
+    statuses = {_status(port, authorization) for _ in range(20)}
+    assert statuses == {401}

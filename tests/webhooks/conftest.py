@@ -170,15 +170,14 @@ def record(service, type: str, resource_sid: str, payload: dict):
 
 @pytest.fixture
 def enqueued(monkeypatch):
-    """The ids of each publish that would reach the broker, recorded instead."""
-    from services.tasks import webhook_deliver_task
-    from services.webhooks import dispatch
+    """The ids of each enqueue that would reach the broker, recorded instead."""
+    from services.webhooks.enqueue import WEBHOOK_DELIVER
 
     calls: list[list[int]] = []
 
-    def recorded(task, ids, eta=None):
-        assert task is webhook_deliver_task
-        calls.append(ids)
+    def recorded(name, args, eta=None):
+        assert name == WEBHOOK_DELIVER
+        calls.append(args[0])
 
-    monkeypatch.setattr(dispatch, "publish", recorded)
+    monkeypatch.setattr("services.webhooks.enqueue.current_app.send_task", recorded)
     return calls

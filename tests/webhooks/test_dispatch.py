@@ -1,4 +1,4 @@
-"""Outbox events become deliveries in the same transaction, one enqueue per transaction."""
+"""Outbox events become deliveries in the same statement, queued only after commit."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def test_webhook_disabled_later_cancels_its_waiting_deliveries(service):
     assert WebhookDelivery.objects.count() == 1
 
 
-def test_one_enqueue_per_transaction_with_every_delivery(
+def test_each_events_deliveries_are_queued_after_commit(
     service, django_capture_on_commit_callbacks, enqueued
 ):
     make_webhook(service, URL)
@@ -79,12 +79,13 @@ def test_one_enqueue_per_transaction_with_every_delivery(
                 resource_sid=sids.factor_sid(),
                 payload=factor_verified_payload(),
             )
-    assert len(callbacks) == 1
+    assert len(callbacks) == 3  # one per event (a request stores one)
     assert enqueued == []  # nothing before commit
-    callbacks[0]()
-    assert len(enqueued) == 1
-    assert sorted(enqueued[0]) == sorted(WebhookDelivery.objects.values_list("pk", flat=True))
-    assert len(enqueued[0]) == 6
+    for callback in callbacks:
+        callback()
+    assert [len(ids) for ids in enqueued] == [2, 2, 2]
+    queued = sorted(i for ids in enqueued for i in ids)
+    assert queued == sorted(WebhookDelivery.objects.values_list("pk", flat=True))
 
 
 def test_rolled_back_transaction_schedules_nothing(
@@ -108,7 +109,7 @@ def test_rolled_back_transaction_schedules_nothing(
     assert not WebhookDelivery.objects.exists()
 
 
-def test_batch_discarded_with_its_savepoint_is_registered_again(
+def test_deliveries_rolled_back_with_a_savepoint_are_not_queued(
     service, django_capture_on_commit_callbacks, enqueued
 ):
     make_webhook(service, URL)

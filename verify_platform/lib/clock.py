@@ -9,8 +9,7 @@ taken at the midpoint of the round trip) and adds it to its own clock. The error
 round trip's asymmetry plus a minute of drift: well under a millisecond on NTP hosts, and
 the same fix-up for a host that is minutes off.
 
-Domain functions take `now=` so tests and replays can fix the moment. SQLite (development,
-one machine) has no other clock to agree with: the offset is zero.
+Domain functions take `now=` so tests and replays can fix the moment.
 """
 
 from __future__ import annotations
@@ -18,8 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 from django.db import DatabaseError, connection, transaction
@@ -47,34 +45,27 @@ def _measure() -> None:
     with _lock:
         if _measured_at is not None and time.monotonic() - _measured_at <= RESYNC_SECONDS:
             return  # another thread has just measured
-        offset = timedelta(0)
-        if connection.vendor == "postgresql":
-            try:
-                # Inside a caller's transaction a failed statement would leave it aborted (every
-                # later statement refused), so the measurement gets a savepoint of its own there.
-                # Connect first: a connection opened inside the timed round trip would move
-                # its midpoint by half the connect time.
-                connection.ensure_connection()
-                with transaction.atomic() if connection.in_atomic_block else _no_savepoint():
-                    before = timezone.now()
-                    with connection.cursor() as cursor:
-                        cursor.execute("SELECT statement_timestamp()")
-                        database_time = cursor.fetchone()[0]
-                    after = timezone.now()
-            except DatabaseError:
-                # The caller's own statements will meet the same fault; keep the last offset
-                # and try again on the next call.
-                logger.warning("could not read the database clock; keeping the last offset")
-                return
-            offset = database_time - (before + (after - before) / 2)
-            if abs(offset) > timedelta(seconds=1):
-                logger.warning("host clock is %.1f s off the database's", offset.total_seconds())
+        try:
+            # Inside a caller's transaction a failed statement would leave it aborted (every
+            # later statement refused), so the measurement gets a savepoint of its own there.
+            # Connect first: a connection opened inside the timed round trip would move its
+            # midpoint by half the connect time.
+            connection.ensure_connection()
+            with transaction.atomic() if connection.in_atomic_block else nullcontext():
+                before = timezone.now()
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT statement_timestamp()")
+                    database_time = cursor.fetchone()[0]
+                after = timezone.now()
+        except DatabaseError:
+            # The caller's own statements will meet the same fault; keep the last offset and
+            # try again on the next call.
+            logger.warning("could not read the database clock; keeping the last offset")
+            return
+        offset = database_time - (before + (after - before) / 2)
+        if abs(offset) > timedelta(seconds=1):
+            logger.warning("host clock is %.1f s off the database's", offset.total_seconds())
         _offset, _measured_at = offset, time.monotonic()
-
-
-@contextmanager
-def _no_savepoint() -> Iterator[None]:
-    yield
 
 
 def forget_offset() -> None:

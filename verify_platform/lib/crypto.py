@@ -18,16 +18,22 @@ from django.dispatch import receiver
 
 
 @functools.cache
-def key_ring() -> MultiFernet:
+def _keys() -> tuple[Fernet, ...]:
+    """The ring's keys, newest first: the first encrypts, any of them decrypts."""
     keys = [k.strip() for k in settings.VERIFY_ENCRYPTION_KEYS if k.strip()]
     if not keys:
         raise ImproperlyConfigured("VERIFY_ENCRYPTION_KEYS needs at least one Fernet key")
     try:
-        return MultiFernet([Fernet(k) for k in keys])
+        return tuple(Fernet(k) for k in keys)
     except (ValueError, TypeError) as exc:
         raise ImproperlyConfigured(
             "VERIFY_ENCRYPTION_KEYS holds a key that is not a Fernet key"
         ) from exc
+
+
+@functools.cache
+def key_ring() -> MultiFernet:
+    return MultiFernet(list(_keys()))
 
 
 @functools.cache
@@ -41,6 +47,7 @@ def _pepper() -> bytes:
 @receiver(setting_changed)
 def _reset_caches(*, setting: str, **kwargs) -> None:
     if setting in ("VERIFY_ENCRYPTION_KEYS", "VERIFY_CODE_PEPPER"):
+        _keys.cache_clear()
         key_ring.cache_clear()
         _pepper.cache_clear()
 
@@ -60,10 +67,10 @@ def reencrypt(token: str) -> str:
 
 
 def is_current(token: str) -> bool:
-    """True when the ring's first key opens the token (nothing to rotate)."""
-    first = key_ring()._fernets[0]
+    """True when the ring's first key opens the token (nothing to rotate). MultiFernet
+    does not say which key opened a token, so the first key is kept on its own too."""
     try:
-        first.decrypt(token.encode())
+        _keys()[0].decrypt(token.encode())
     except InvalidToken:
         return False
     return True

@@ -62,13 +62,27 @@ class Command(BaseCommand):
             "operator_password": password,
         }
 
+    def _database(self) -> str:
+        """Where the data lives: the embedded development server (scripts/devdb.py) or the
+        PostgreSQL that DATABASE_URL names."""
+        db = settings.DATABASES["default"]
+        host = db.get("HOST") or db.get("OPTIONS", {}).get("host", "")
+        if host == str(settings.DEV_DATABASE_SOCKET_DIR):
+            return (
+                f"embedded PostgreSQL in {settings.DEV_DATABASE_DIR}   "
+                "(psql: .venv/bin/python scripts/devdb.py psql)"
+            )
+        return f"PostgreSQL, database {db['NAME']} on {host or 'localhost'}"
+
     def _banner(self, creds: dict, base_url: str) -> str:
         service = Service.objects.filter(pk=creds["service_sid"]).first()
         return "\n".join(
             [
                 "",
-                "Verify Platform is starting (development mode: SQLite, console channel).",
+                "Verify Platform is starting (development mode: embedded PostgreSQL, "
+                "console channel).",
                 f"  Base URL        {base_url}   (API docs: {base_url}/docs)",
+                f"  Database        {self._database()}",
                 f"  Account SID     {creds['account_sid']}",
                 f"  Auth token      {creds['auth_token']}",
                 f"  Service SID     {creds['service_sid']}" + ("" if service else "   (deleted)"),

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.settings import api_settings
 
 # What `iri_to_uri` leaves as it is: unreserved characters and the ones it keeps as safe.
 _URI_AS_IS = re.compile(r"[A-Za-z0-9_.\-~/#%\[\]=:;$&()+,!?*@']*")
@@ -25,12 +30,11 @@ def absolute_url(request, path: str) -> str:
     return absolute_urls(request, (path,))[0]
 
 
-def absolute_urls(request, paths) -> list[str]:
+def absolute_urls(request, paths: Iterable[str]) -> list[str]:
     """`absolute_url` for several paths of one request: the scheme and host are read and
     checked once (a string of kept characters followed by another is one too)."""
-    http = getattr(request, "_request", request)  # DRF's Request proxies attributes slowly
-    base = getattr(http, "_current_scheme_host", None)
-    plain = base is not None and _URI_AS_IS.fullmatch(base)
+    base = request.build_absolute_uri("/")[:-1]  # Django's scheme and host, as it quotes them
+    plain = _URI_AS_IS.fullmatch(base)
     return [
         base + path
         if plain
@@ -42,6 +46,20 @@ def absolute_urls(request, paths) -> list[str]:
         else request.build_absolute_uri(path)
         for path in paths
     ]
+
+
+def text(value: Any) -> str | None:
+    """What a DRF `CharField` renders: None stays None, anything else becomes its `str`
+    (a model's `TextChoices` member its value)."""
+    return None if value is None else str(value)
+
+
+def datetime_text(value: datetime | None) -> str | None:
+    """What a DRF `DateTimeField` renders for a model's aware datetime: converted to the
+    current time zone and written in the API's `DATETIME_FORMAT`."""
+    if value is None:
+        return None
+    return timezone.localtime(value).strftime(api_settings.DATETIME_FORMAT)
 
 
 @extend_schema_field(OpenApiTypes.URI)

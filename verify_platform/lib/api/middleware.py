@@ -55,17 +55,28 @@ class RequestLogMiddleware:
         response = self.get_response(request)
         response["X-Request-Id"] = request_id
         if not request.path.startswith(("/static/", "/admin/jsi18n")):
-            account = getattr(request, "account", None)
             logger.info(
                 "request_id=%s account=%s method=%s path=%s status=%s latency_ms=%.1f",
                 request_id,
-                account.sid if account is not None else "-",
+                _account_sid(request),
                 request.method,
                 request.path,
                 response.status_code,
                 (time.perf_counter() - started) * 1000,
             )
         return response
+
+
+def _account_sid(request) -> str:
+    """The authenticated tenant's SID, or `-`.
+
+    On API paths Django's own user middleware does not run, so `request.user` exists only
+    once DRF has authenticated the request: DRF sets its user (our Account, or None) on the
+    HttpRequest as well, for the middleware around it. Elsewhere (the admin) `user` is
+    Django's, which names no tenant and is not read."""
+    if not request.path_info.startswith(API_PREFIX):
+        return "-"
+    return getattr(getattr(request, "user", None), "sid", None) or "-"
 
 
 class _BrowserOnly:

@@ -88,38 +88,42 @@ class TwilioAutoSchema(AutoSchema):
             return None
         responses = operation.setdefault("responses", {})
         if method == "GET":
-            self._wrap_list_page(path, responses, registry)
+            wrap_list_page(path, responses, registry)
         error_ref = _component(registry, "Error", ERROR_SCHEMA)
-        for code in self._possible_errors(operation):
+        for code in possible_errors(operation):
             responses.setdefault(code, {"description": COMMON_ERRORS[code]})
         for code, response in responses.items():
             if code[:1] in ("4", "5") and not response.get("content"):
                 response["content"] = {JSON: {"schema": error_ref}}
         return operation
 
-    @staticmethod
-    def _possible_errors(operation: dict[str, Any]) -> list[str]:
-        params = operation.get("parameters", [])
-        has_body = "requestBody" in operation
-        codes = ["401", "503"]
-        if any(p.get("in") == "path" for p in params):
-            codes.append("404")
-        if has_body or any(p.get("in") == "query" for p in params):
-            codes.append("400")
-        if has_body:
-            codes.append("413")
-        return sorted(codes)
 
-    def _wrap_list_page(self, path: str, responses: dict[str, Any], registry) -> None:
-        content = responses.get("200", {}).get("content", {}).get(JSON)
-        if not content or content.get("schema", {}).get("type") != "array":
-            return
-        key = list_key(path)
-        content["schema"] = {
-            "type": "object",
-            "properties": {
-                key: content["schema"],
-                "meta": _component(registry, "PageMeta", PAGE_META_SCHEMA),
-            },
-            "required": [key, "meta"],
-        }
+def possible_errors(operation: dict[str, Any]) -> list[str]:
+    """The error statuses any operation of this shape can answer (module functions rather
+    than methods: AutoSchema's own attribute names stay drf-spectacular's)."""
+    params = operation.get("parameters", [])
+    has_body = "requestBody" in operation
+    codes = ["401", "503"]
+    if any(p.get("in") == "path" for p in params):
+        codes.append("404")
+    if has_body or any(p.get("in") == "query" for p in params):
+        codes.append("400")
+    if has_body:
+        codes.append("413")
+    return sorted(codes)
+
+
+def wrap_list_page(path: str, responses: dict[str, Any], registry) -> None:
+    """A list operation's 200 as Twilio's page envelope instead of a bare array."""
+    content = responses.get("200", {}).get("content", {}).get(JSON)
+    if not content or content.get("schema", {}).get("type") != "array":
+        return
+    key = list_key(path)
+    content["schema"] = {
+        "type": "object",
+        "properties": {
+            key: content["schema"],
+            "meta": _component(registry, "PageMeta", PAGE_META_SCHEMA),
+        },
+        "required": [key, "meta"],
+    }

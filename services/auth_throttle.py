@@ -14,18 +14,20 @@ import logging
 
 from django.conf import settings
 from django.http import HttpRequest
+from rest_framework.request import Request
 
-from limits import meter
-from limits.errors import MeterUnavailable
+from verify_platform.lib import meter
 from verify_platform.lib.api.client_ip import client_ip
 from verify_platform.lib.errors import TooManyRequests
+from verify_platform.lib.meter import MeterUnavailable
 
 logger = logging.getLogger("verify_platform.auth")
 WINDOW_SECONDS = 60
 
 
-def auth_failure_record(request: HttpRequest) -> None:
-    """Count this failure; raises TooManyRequests when the address is over the limit."""
+def auth_failure_record(request: HttpRequest | Request) -> None:
+    """Count this failure; raises TooManyRequests when the address is over the limit. Only
+    the request's META is read (a DRF Request hands it through to its HttpRequest)."""
     limit = settings.VERIFY_AUTH_FAILURES_PER_MINUTE
     if limit <= 0:
         return

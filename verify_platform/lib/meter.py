@@ -5,6 +5,10 @@ expiry is set in the same server-side script, so a counter can never be left wit
 All the counters of one request go in one round trip. Any failure to reach Redis raises
 `MeterUnavailable`: callers that guard sends must refuse (fail closed), never send unmetered.
 
+Django's cache API has no "count and tell me when the window ends" in one atomic step, so
+the script runs on a redis-py client of this module's own, for the server and options of the
+cache alias (the server Django writes to), under the keys Django's cache would use.
+
 Without Redis (development) the counters live in the process's LocMem cache, which is only
 correct for a single process.
 """
@@ -13,18 +17,25 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 import time
 from dataclasses import dataclass
 
+import redis
+from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import RedisError
 
-from limits import conf
-from limits.errors import MeterUnavailable
+from verify_platform.lib.errors import ServiceUnavailable
 
-logger = logging.getLogger("limits.meter")
+logger = logging.getLogger("verify_platform.meter")
+
+
+class MeterUnavailable(ServiceUnavailable):
+    default_message = "Rate limits cannot be checked right now; nothing was sent, retry later"
+
 
 # Seconds a client is told to wait when the counters cannot be reached.
 UNAVAILABLE_RETRY_AFTER = 5
@@ -52,6 +63,25 @@ class Hit:
 
 _local_lock = threading.Lock()
 
+# OPTIONS of Django's Redis cache that configure Django's client, not the connection.
+_DJANGO_OPTIONS = frozenset({"serializer", "pool_class", "parser_class"})
+# One client per cache configuration, built on first use: a test or an operator that changes
+# CACHES gets a client for the new server, and redis-py's pool reconnects after a fork.
+_clients: dict[str, redis.Redis] = {}
+
+
+def _redis(alias: str) -> redis.Redis:
+    """A client for the server Django writes this alias to (the first of LOCATION)."""
+    config = settings.CACHES[alias]
+    location = config["LOCATION"]
+    url = (re.split("[;,]", location) if isinstance(location, str) else location)[0]
+    options = {k: v for k, v in config.get("OPTIONS", {}).items() if k not in _DJANGO_OPTIONS}
+    signature = repr((url, sorted(options.items())))
+    client = _clients.get(signature)
+    if client is None:
+        client = _clients.setdefault(signature, redis.Redis.from_url(url, **options))
+    return client
+
 
 def _hit_local(cache, windows: list[tuple[str, int]]) -> list[Hit]:
     hits = []
@@ -72,13 +102,13 @@ def hit(windows: list[tuple[str, int]]) -> list[Hit]:
     """Count one event in each `(key, seconds)` window; returns the new counts in order."""
     if not windows:
         return []
-    cache = caches[conf.cache_alias()]
+    alias = getattr(settings, "VERIFY_LIMITS_CACHE", "default")
+    cache = caches[alias]
     try:
         if not isinstance(cache, RedisCache):
             return _hit_local(cache, windows)
         keys = [cache.make_and_validate_key(key) for key, _ in windows]
-        client = cache._cache.get_client(keys[0], write=True)
-        result = client.eval(_HIT_SCRIPT, len(keys), *keys, *[s for _, s in windows])
+        result = _redis(alias).eval(_HIT_SCRIPT, len(keys), *keys, *[s for _, s in windows])
         return [Hit(count=int(count), seconds_left=max(1, int(ttl))) for count, ttl in result]
     except (RedisError, OSError) as exc:  # refused, timed out, DNS: the count is unknown
         logger.warning("rate-limit counters unavailable: %s", type(exc).__name__)

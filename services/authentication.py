@@ -12,16 +12,18 @@ import base64
 import binascii
 
 from rest_framework import authentication
+from rest_framework.request import Request
 
-from services import queries as service_queries
-from verify_platform.lib.api.auth_throttle import auth_failure_record
+from services import queries
+from services.auth_throttle import auth_failure_record
+from services.models import Account
 from verify_platform.lib.errors import AuthenticationFailed
 
 
 class TwilioBasicAuthentication(authentication.BaseAuthentication):
     www_authenticate_realm = "Verify"
 
-    def authenticate(self, request):
+    def authenticate(self, request: Request) -> tuple[Account, str] | None:
         header = request.META.get("HTTP_AUTHORIZATION", "")
         scheme, _, encoded = header.partition(" ")
         if scheme.lower() != "basic" or not encoded:
@@ -32,15 +34,13 @@ class TwilioBasicAuthentication(authentication.BaseAuthentication):
             decoded = ""
         username, sep, password = decoded.partition(":")
         account = (
-            service_queries.account_authenticate(username=username, password=password)
-            if sep
-            else None
+            queries.account_authenticate(username=username, password=password) if sep else None
         )
         if account is None:
-            auth_failure_record(request._request)
+            auth_failure_record(request)
             raise AuthenticationFailed()
         request.account = account
         return account, username
 
-    def authenticate_header(self, request) -> str:
+    def authenticate_header(self, request: Request) -> str:
         return f'Basic realm="{self.www_authenticate_realm}"'

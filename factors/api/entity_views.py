@@ -1,4 +1,6 @@
-"""`/v2/Services/{ServiceSid}/Entities[/{Identity}]`."""
+"""`/v2/Services/{ServiceSid}/Entities[/{Identity}]`, served with the factors' API: deleting
+an Entity deletes its factors, each announced with `factor.deleted` (`factors` sits above
+`entities`, so the Entity resource's views live here)."""
 
 from __future__ import annotations
 
@@ -7,8 +9,8 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from entities import domain, queries
-from entities.api.serializers import EntityForm, EntitySerializer
 from factors import domain as factor_domain
+from factors.api.entity_serializers import EntityForm, EntitySerializer
 from services import queries as service_queries
 from verify_platform.lib.api.pagination import PageQuery, paginate
 from verify_platform.lib.api.views import TwilioView, render, renderer, validated

@@ -1,0 +1,47 @@
+"""Queueing webhook deliveries, for the webhooks' domain code.
+
+`services.tasks` imports the delivery code, so that code cannot import the tasks: it queues
+them here, by the name they are registered under, with Celery's public `send_task`. Celery's
+current app is the project's (`verify_platform.celery`, loaded with Django, which makes it the
+default of every thread), so this module needs no import of the app object either.
+
+A delivery row is its own outbox: a failed enqueue is logged and left to the sweeper
+(`deliveries_sweep`), never raised into the request that committed the rows.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from functools import partial
+
+from celery import current_app
+from django.db import transaction
+
+from verify_platform.lib.queueing import left_to_sweeper
+
+logger = logging.getLogger("services.webhooks")
+
+# The name `services.tasks.webhook_deliver_task` is registered under (Celery's default for
+# it); messages already queued carry it, so it does not change with the code.
+WEBHOOK_DELIVER = "services.tasks.webhook_deliver_task"
+
+
+def webhook_deliveries_enqueue(delivery_ids: list[int], eta: datetime | None) -> None:
+    """Queue one task for the deliveries `delivery_ids`, at `eta` or, with None, now. An empty
+    list queues nothing."""
+    if not delivery_ids:
+        return
+    ids = list(delivery_ids)  # the message, not a list the caller may still change
+    with left_to_sweeper(logger, "%d deliveries to webhooks", len(ids)):
+        current_app.send_task(WEBHOOK_DELIVER, args=[ids], eta=eta)
+
+
+def webhook_deliveries_enqueue_on_commit(
+    delivery_ids: list[int], eta: datetime | None, *, using: str | None = None
+) -> None:
+    """`webhook_deliveries_enqueue` once the current transaction commits (at once outside
+    one): a worker must not look for rows it cannot see yet, and rolled-back rows are never
+    queued. The ids are copied now."""
+    ids = list(delivery_ids)
+    transaction.on_commit(partial(webhook_deliveries_enqueue, ids, eta), using=using)
