@@ -11,7 +11,7 @@ help:
 	@echo "make run    - start PostgreSQL (embedded, data in var/pgdata), web (127.0.0.1:8000),"
 	@echo "             worker and beat; prints credentials; Ctrl-C stops them all"
 	@echo "make test   - run the test suite against throwaway PostgreSQL and Redis"
-	@echo "make lint   - ruff lint and format check"
+	@echo "make lint   - ruff, import-linter contracts, the public-API scan"
 	@echo "make format - ruff format and autofix"
 
 $(VENV)/.run-installed: requirements.txt
@@ -43,6 +43,9 @@ test: $(VENV)/.dev-installed
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
+	DATABASE_URL=postgres://unused@127.0.0.1:1/unused \
+		$(BIN)/python -m pytest -q -p no:randomly --no-header tests/test_public_api_only.py
 
 format: $(VENV)/.dev-installed
 	$(BIN)/ruff format .

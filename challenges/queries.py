@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 
+from challenges import sql
 from challenges.models import Challenge, DeliveryAttempt, Verification
-from services.models import Account
+from services.models import Account, Service
+from verify_platform.lib import rows
 from verify_platform.lib.clock import current_time
 from verify_platform.lib.errors import NotFound
 from verify_platform.lib.sids import is_sid
@@ -86,15 +89,6 @@ def verification_find(
     return found
 
 
-# What a check reads: the whole verification, and of its service only what the answer and the
-# event write need (a Service row is 30+ columns). A field read beyond these is loaded on
-# access (one more query), never wrong.
-_CHECK_FIELDS = (
-    *(field.name for field in Verification._meta.concrete_fields),
-    "service__account_id",
-)
-
-
 def verification_find_for_check(
     *,
     account: Account,
@@ -103,19 +97,23 @@ def verification_find_for_check(
     to: str | None = None,
     lock: bool = True,
 ) -> Verification | None:
-    """`verification_find`'s lookup with what a check needs of its service; with `lock`, a
-    locking read of the verification row only (call inside a transaction). None when
-    nothing matches."""
-    queryset = (
-        Verification.objects.select_related("service")
-        .only(*_CHECK_FIELDS)
-        .filter(service__account_id=account.pk, service_id=service_sid)
-    )
-    if lock:
-        queryset = queryset.select_for_update(of=("self",))
-    if sid is not None:
-        return queryset.filter(pk=sid).order_by().first() if is_sid(sid, "VE") else None
-    return queryset.filter(to=to).order_by("-date_created", "-sid").first()
+    """`verification_find`'s lookup with what a check needs of its service (its account),
+    `challenges.sql.VERIFICATION_FOR_CHECK`; with `lock`, a locking read of the verification
+    row only (call inside a transaction). None when nothing matches."""
+    if sid is not None and not is_sid(sid, "VE"):
+        return None
+    by = "sid" if sid is not None else "to"
+    params = {"account": account.pk, "service": service_sid, "sid": sid, "to": to}
+    with connection.cursor() as cursor:
+        cursor.execute(sql.VERIFICATION_FOR_CHECK[by, lock], params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    *columns, account_id = row
+    values = dict(zip(sql.VERIFICATION_COLUMNS, columns, strict=True))
+    verification = rows.instance(Verification, values)
+    verification.service = rows.instance(Service, {"sid": service_sid, "account_id": account_id})
+    return verification
 
 
 def verification_get(*, account: Account, service_sid: str, sid_or_to: str) -> Verification:

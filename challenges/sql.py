@@ -83,8 +83,9 @@ CHALLENGE_COLUMNS = (
 )
 
 
-def _names(columns: tuple[str, ...]) -> str:
-    return ", ".join(f'"{c}"' for c in columns)
+def _names(columns: tuple[str, ...], alias: str = "") -> str:
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(f'{prefix}"{c}"' for c in columns)
 
 
 # A start with nothing pending and nothing exhausted for its destination: the verification
@@ -166,6 +167,22 @@ OWNERS = {
     "verification": ("challenges_verification", "sid", "verification_id"),
     "factor_code": ("challenges_factorcode", "id", "factor_code_id"),
 }
+# What a send reads of its owner (after the attempt's and the service's columns of a claim).
+_SESSION_READ = (
+    "service_id",
+    "channel",
+    "status",
+    "code_sealed",
+    "locale",
+    "app_hash",
+    "send_count",
+    "expires_at",
+    "plan",
+)
+CLAIM_OWNER_COLUMNS = {
+    "verification": ("sid", "to", "custom_friendly_name", *_SESSION_READ),
+    "factor_code": ("id", "factor_id", "challenge_id", *_SESSION_READ),
+}
 
 
 def _attempt_claim(owner: str) -> str:
@@ -186,7 +203,8 @@ WHERE a.sid = %(sid)s AND a.{fk} = o.{key}
        OR (a.status = 'sending' AND a.lease_expires_at <= %(now)s))
   AND (a.step = 0 OR a.tries > 0 OR %(first_fallback)s)
 RETURNING a.channel, a.send_number, a.step, a.tries, a.error_code,
-          s.account_id, s.friendly_name, s.do_not_share_warning_enabled, o.*
+          s.account_id, s.friendly_name, s.do_not_share_warning_enabled,
+          {", ".join(f'o."{column}"' for column in CLAIM_OWNER_COLUMNS[owner])}
 """  # noqa: S608
 
 
@@ -194,8 +212,8 @@ RETURNING a.channel, a.send_number, a.step, a.tries, a.error_code,
 # first as every writer of its attempts does (a check, a cancel or a callback is serialised
 # against the claim); the attempt's own status is the compare-and-set. The first claim of a
 # fallback step records an event in the same transaction, so it is taken only with
-# `first_fallback` (inside one). Returns the attempt's fields, the service's, then every
-# column of the owner as locked.
+# `first_fallback` (inside one). Returns the attempt's fields, the service's, then the
+# owner's `CLAIM_OWNER_COLUMNS` as locked.
 ATTEMPT_CLAIM = {owner: _attempt_claim(owner) for owner in OWNERS}
 # Where the owner's columns start in a claim's row.
 CLAIM_OWNER_OFFSET = 8
@@ -226,3 +244,23 @@ FROM sent
 # under its lock (which decides whether the next step's timer is armed), or no row when the
 # attempt was no longer sending (a callback decided, or the lease was taken over).
 ATTEMPT_RECORD_SENT = {owner: _attempt_record_sent(owner) for owner in OWNERS}
+
+
+def _verification_for_check(by: str, lock: bool) -> str:
+    where = "v.sid = %(sid)s" if by == "sid" else 'v."to" = %(to)s'
+    return f"""
+SELECT {_names(VERIFICATION_COLUMNS, "v")}, s.account_id
+FROM challenges_verification v JOIN services_service s ON s.sid = v.service_id
+WHERE s.account_id = %(account)s AND v.service_id = %(service)s AND {where}
+ORDER BY v.date_created DESC, v.sid DESC
+LIMIT 1{" FOR UPDATE OF v" if lock else ""}
+"""  # noqa: S608
+
+
+# The verification a check names, in the tenant's service (by SID, or the latest for a `To`):
+# its `VERIFICATION_COLUMNS`, then the service's account; the locking variant locks the
+# verification row only. The ORM's
+# join, compiled on every check, cost as much CPU as the rest of the approval.
+VERIFICATION_FOR_CHECK = {
+    (by, lock): _verification_for_check(by, lock) for by in ("sid", "to") for lock in (True, False)
+}

@@ -105,11 +105,6 @@ class Service(models.Model):
     # Extension: ordered channel steps for `Channel=auto`, e.g.
     # [{"channel": "whatsapp", "timeout": 30}, {"channel": "sms", "timeout": 60}, {"channel": "call"}]
     fallback = models.JSONField(default=list, blank=True)
-    # True while the service may have an enabled webhook: every event write would otherwise
-    # look up webhooks, on every hot path, for the many services that have none. Set with
-    # the webhook write that enables one; recomputed under the service row lock when one is
-    # disabled or deleted. A stale True only costs the lookup; False is never stale.
-    has_enabled_webhooks = models.BooleanField(default=False, editable=False)
     date_created = models.DateTimeField(auto_now_add=True)
     date_updated = models.DateTimeField(auto_now=True)
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from django.db import connection
 from django.db.models import QuerySet
 
-from services import auth_cache
+from services import auth_cache, sql
 from services.models import Account, ApiKey, Service
-from verify_platform.lib import crypto
+from verify_platform.lib import crypto, rows
 from verify_platform.lib.errors import NotFound
 from verify_platform.lib.sids import is_sid
 
@@ -49,10 +50,13 @@ def account_authenticate(*, username: str, password: str) -> Account | None:
 
 
 def service_get(*, account: Account, sid: str) -> Service:
-    service = Service.objects.filter(account_id=account.pk, pk=sid).first()
-    if service is None:
+    """The tenant's service (`services.sql.SERVICE_GET`); another tenant's is a 404."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql.SERVICE_GET, {"account": account.pk, "sid": sid})
+        row = cursor.fetchone()
+    if row is None:
         raise NotFound()
-    return service
+    return rows.instance(Service, dict(zip(sql.SERVICE_COLUMNS, row, strict=True)))
 
 
 def service_list(*, account: Account) -> QuerySet[Service]:

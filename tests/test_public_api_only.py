@@ -1,9 +1,10 @@
 """Production code uses only the public APIs of Django, DRF, Celery, kombu, redis-py and the
-twilio SDK and patches none of them, so that a library upgrade is a version bump, not a
-project. A static AST scan of the production modules (no database needed) flags:
+twilio SDK and patches none of them: a library upgrade must be a version bump, not a project.
+A static AST scan of the production modules (no database needed) flags:
 1. an `_`-prefixed, non-dunder attribute (or `getattr(obj, "_x")`) of anything not clearly
-   ours: `self._x` passes in a project class unless a library base class defines or sets `_x`
-   (or the class has library bases and never defines `_x`); overriding a library's `_x` too;
+   ours. Our modules' attributes and our objects' own names pass, and so do ALLOWED_ATTRS;
+   `self._x` passes in a project class unless a library base class defines or uses `_x` (or
+   the class has library bases and never defines `_x`); overriding a library's `_x` is flagged;
 2. importing an `_`-prefixed name or module from those libraries;
 3. assigning to or deleting an attribute of something imported from them, or `setattr` on it.
 """
@@ -15,6 +16,7 @@ import contextlib
 import functools
 import importlib
 import inspect
+import re
 import subprocess
 from pathlib import Path
 
@@ -22,10 +24,15 @@ ROOT = Path(__file__).resolve().parent.parent
 PROJECT = {"services", "entities", "factors", "challenges", "limits", "channels", "verify_platform"}
 LIBRARIES = {"django", "rest_framework", "celery", "kombu", "redis", "twilio"}
 EXCLUDED = ("tests/", "bench/", "scripts/", ".venv/")
-ALLOWED_ATTRS = {
-    "_meta",  # Django documents the Model _meta API (ref/models/meta)
-    "_default_manager",  # documented in Django's Managers topic ("Default managers")
-    "_base_manager",  # documented in Django's Managers topic ("Base managers")
+# Documented by Django despite the underscore: Model._meta ("Model _meta API" reference),
+# Model._default_manager and Model._base_manager ("Managers" topic). Nothing else passes.
+ALLOWED_ATTRS = {"_meta", "_default_manager", "_base_manager"}
+# urllib3 (not one of the libraries above): the webhook transport connects only to the
+# addresses it checked by replacing `HTTPConnection._new_conn`, urllib3's one connect step
+# (no public hook opens the socket); pinned by tests/webhooks/test_rebinding.py.
+KEPT = {
+    ("services/webhooks/transport.py", "_new_conn"),
+    ("services/webhooks/transport.py", "_dns_host"),
 }
 
 
@@ -82,16 +89,13 @@ def bindings(tree: ast.Module, path: str) -> dict[str, str]:
 
 @functools.cache
 def library_uses(base: str, attr: str) -> bool:
-    """Whether an importable library class, or one of its bases, defines or sets `attr`."""
+    """Whether an importable library class, or one of its bases, defines or uses `attr`."""
     module, _, name = base.rpartition(".")
-    try:
-        mro = inspect.getmro(getattr(importlib.import_module(module), name))
-    except Exception:
-        return False
-    for cls in mro:
-        with contextlib.suppress(OSError, TypeError):  # no source: a builtin, or made at run time
-            if attr in vars(cls) or f"self.{attr} =" in inspect.getsource(cls):
-                return True
+    with contextlib.suppress(Exception):  # not importable: no class to compare with
+        for cls in inspect.getmro(getattr(importlib.import_module(module), name)):
+            with contextlib.suppress(OSError, TypeError):  # no source: builtin, made at run time
+                if attr in vars(cls) or re.search(rf"\bself\.{attr}\b", inspect.getsource(cls)):
+                    return True
     return False
 
 
@@ -114,7 +118,7 @@ class Scanner:
         trees = {path: ast.parse(text, path) for path, text in sources.items()}
         self.modules = {module_name(path) for path in sources}
         self.names = {path: bindings(tree, path) for path, tree in trees.items()}
-        self.own = set().union(*map(defined, trees.values()))  # what the project defines
+        self.own: set[str] = set().union(*map(defined, trees.values()))  # the project's names
         self.classes = {  # a class -> (the names it defines, its bases' origins)
             f"{module_name(p)}.{c.name}": (defined(c), [dotted(b, self.names[p]) for b in c.bases])
             for p, tree in trees.items()
@@ -133,7 +137,7 @@ class Scanner:
 
     def lineage(self, key: str, seen: set[str]) -> set[str]:
         """A project class's library base classes; `seen` gets the project ones."""
-        found = set()
+        found: set[str] = set()
         for base in self.classes[key][1]:
             if base in self.classes and base not in seen:
                 seen.add(base)
@@ -147,7 +151,8 @@ class Scanner:
 
     def flag(self, path: str, node: ast.AST, rule: int, why: str) -> None:
         line = getattr(node, "lineno", 0)
-        self.found[f"{path}:{line}: {self.lines[path][line - 1].strip()}  # rule {rule}: {why}"] = 0
+        text = self.lines[path][line - 1].strip()
+        self.found[f"{path}:{line}: {text}  # rule {rule}: {why}"] = 0
 
     def check(self, path: str, node: ast.AST, value: ast.expr, attr: str, cls: str | None) -> None:
         if not is_private(attr) or attr in ALLOWED_ATTRS:
@@ -201,29 +206,31 @@ def test_production_code_uses_only_public_library_apis() -> None:
         if not path.startswith(EXCLUDED) and "/migrations/" not in path and (ROOT / path).exists()
     }
     assert "verify_platform/settings.py" in sources and "challenges/models.py" in sources
-    found = list(Scanner(sources).found)
+    found = [
+        line
+        for line in Scanner(sources).found
+        if not any(line.startswith(f"{path}:") and name in line for path, name in KEPT)
+    ]
     assert not found, "private library API used or patched:\n" + "\n".join(found)
 
 
 OWN = "class Counter:\n    def __init__(self):\n        self._count = 0\n_shared = Counter()\n"
 # Each flagged line ends with the numbers of the rules it breaks; the other lines pass.
 BAD = """
-from django.db import connection
-from django.conf import settings
+from django import conf, db
 from django.db.models import _private  # 2
 import celery._state  # 2
 from kombu.transport import redis as kombu_redis
 from rest_framework import serializers
 from verify_platform import own
-from verify_platform.own import Counter
 def f(obj, model):
     obj._state.adding = False  # 1
-    getattr(connection, "_sock", None)  # 1
+    getattr(db.connection, "_sock", None)  # 1
     kombu_redis.Channel._create_client = f  # 1 3
-    settings.DEBUG = True  # 3
+    conf.settings.DEBUG = True  # 3
     setattr(serializers.Serializer, "to_representation", f)  # 3
     model._meta.concrete_fields, model._default_manager.all(), obj.__class__
-    counter = Counter()
+    counter = own.Counter()
     own._shared, own._shared._count, counter._count
 def task(self): return self._count  # 1
 class S(serializers.Serializer):
@@ -249,9 +256,5 @@ def test_the_scan_flags_each_rule_and_passes_our_own_privates() -> None:
         path, line, text = offence.split(":", 2)
         rules.setdefault(int(line), set()).add(text.rpartition("  # rule ")[2][0])
         assert path == "verify_platform/bad.py", offence
-    expected = {
-        number: set(line.rpartition("  # ")[2].split())
-        for number, line in enumerate(BAD.splitlines(), 1)
-        if "  # " in line
-    }
-    assert rules == expected, "\n".join(found)
+    marks = {n: set(s.partition("  # ")[2].split()) for n, s in enumerate(BAD.splitlines(), 1)}
+    assert rules == {n: marked for n, marked in marks.items() if marked}, "\n".join(found)

@@ -11,12 +11,10 @@ import traceback
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
-from django.db.models import Model
 
 from challenges import sql
 from challenges.domain import fallback
@@ -43,7 +41,7 @@ from channels.base import (
 from channels.status import default_status_callback_url
 from services.domain import event_outbox
 from services.models import Service
-from verify_platform.lib import crypto
+from verify_platform.lib import crypto, rows
 from verify_platform.lib.clock import current_time
 
 logger = logging.getLogger("challenges.delivery")
@@ -85,19 +83,6 @@ def _message(owner: Owner, *, attempt_sid: str, channel: str) -> OutboundMessage
     )
 
 
-def _instance(model: type[Model], values: dict[str, Any]) -> Any:
-    """An instance of `model` holding `values` (the other fields load on access, as after
-    `only()`), built with the documented `Model.from_db`, which takes values in the model's
-    field order."""
-    names = [f.attname for f in model._meta.concrete_fields if f.attname in values]
-    return model.from_db(None, names, [values[name] for name in names])
-
-
-def _json_value(value: Any) -> Any:
-    """A JSON column read by a raw statement arrives as text (the ORM parses it on reads)."""
-    return json.loads(value) if isinstance(value, str) else value
-
-
 def _claim(attempt_sid: str, now: datetime, *, owner: str, first_fallback: bool) -> Claim | None:
     """`ATTEMPT_CLAIM` for an attempt of an `owner` ("verification" or "factor_code")."""
     _, sending = DeliveryAttempt.transitions.edge(
@@ -113,15 +98,15 @@ def _claim(attempt_sid: str, now: datetime, *, owner: str, first_fallback: bool)
     with connection.cursor() as cursor:
         cursor.execute(sql.ATTEMPT_CLAIM[owner], params)
         row = cursor.fetchone()
-        names = [column.name for column in cursor.description]
     if row is None:
         return None
     channel, send_number, step, tries, error_code, account_id, name, warning = row[:8]
     model = Verification if owner == "verification" else FactorCode
     offset = sql.CLAIM_OWNER_OFFSET
-    session = _instance(model, dict(zip(names[offset:], row[offset:], strict=True)))
-    session.plan = _json_value(session.plan)
-    session.service = _instance(
+    session = rows.instance(
+        model, dict(zip(sql.CLAIM_OWNER_COLUMNS[owner], row[offset:], strict=True))
+    )
+    session.service = rows.instance(
         Service,
         {
             "sid": session.service_id,
@@ -272,7 +257,7 @@ def _attempt_record_sent(
         if row is None:
             return "stale"  # a callback already decided, or the lease was taken over
         owner.status, owner.send_count, owner.expires_at, plan, delivery_ids = row
-        owner.plan = _json_value(plan)
+        owner.plan = json.loads(plan) if isinstance(plan, str) else plan
         outbox.stored(delivery_ids)
         nxt = claim.step + 1
         if (

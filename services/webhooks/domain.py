@@ -16,20 +16,6 @@ from verify_platform.lib.transitions import move, move_all
 _PLAIN_FIELDS = ("friendly_name", "event_types", "webhook_url", "version")
 
 
-def _service_flag_set(service_id: str) -> None:
-    """In the transaction that enables a webhook: events of the service look webhooks up."""
-    Service.objects.filter(pk=service_id).update(has_enabled_webhooks=True)
-
-
-def _service_flag_recompute(service_id: str) -> None:
-    """After a webhook was disabled or deleted. The service row lock orders this against a
-    concurrent enable (whose flag UPDATE takes the same lock), so the flag is never left
-    False beside an enabled webhook."""
-    Service.objects.select_for_update().filter(pk=service_id).values_list("pk").first()
-    enabled = Webhook.objects.filter(service_id=service_id, status=Webhook.Status.ENABLED)
-    Service.objects.filter(pk=service_id).update(has_enabled_webhooks=enabled.exists())
-
-
 def webhook_create(
     *,
     service: Service,
@@ -52,9 +38,6 @@ def webhook_create(
             version=version,
             secret_encrypted=crypto.encrypt(secret),
         )
-        if status == Webhook.Status.ENABLED:
-            _service_flag_set(service.pk)
-            service.has_enabled_webhooks = True
     return webhook, secret
 
 
@@ -94,8 +77,6 @@ def webhook_enable(*, webhook: Webhook) -> bool:
             failing_since=None,
             date_updated=clock.current_time(),
         )
-        if won:
-            _service_flag_set(webhook.service_id)
     return won
 
 
@@ -127,7 +108,6 @@ def webhook_disable(
                 date_completed=now,
                 date_updated=now,
             )
-            _service_flag_recompute(webhook.service_id)
     return won
 
 
@@ -135,4 +115,3 @@ def webhook_delete(*, webhook: Webhook) -> None:
     """Deletes the webhook with its delivery log."""
     with transaction.atomic():
         Webhook.objects.filter(pk=webhook.pk).delete()
-        _service_flag_recompute(webhook.service_id)

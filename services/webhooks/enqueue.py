@@ -34,7 +34,9 @@ def webhook_deliveries_enqueue(delivery_ids: list[int], eta: datetime | None) ->
         return
     ids = list(delivery_ids)  # the message, not a list the caller may still change
     with left_to_sweeper(logger, "%d deliveries to webhooks", len(ids)):
-        current_app.send_task(WEBHOOK_DELIVER, args=[ids], eta=eta)
+        current_app.send_task(
+            WEBHOOK_DELIVER, args=[ids], eta=eta, argsrepr=repr([ids]), kwargsrepr="{}"
+        )
 
 
 def webhook_deliveries_enqueue_on_commit(

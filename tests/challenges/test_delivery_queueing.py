@@ -22,7 +22,7 @@ def queued(monkeypatch):
     """What `enqueue_attempt` hands to Celery's `send_task`."""
     calls: list[tuple[str, object]] = []
 
-    def send_task(name, args, eta=None):
+    def send_task(name, args, eta=None, **options):
         assert name == DELIVERY_ATTEMPT_SEND
         calls.append((*args, eta))
 

@@ -18,7 +18,7 @@ from limits import domain as limits_domain
 from limits.models import DestinationThrottle
 from services import sql as services_sql
 from services.domain import event_outbox
-from services.models import Event, WebhookDelivery
+from services.models import Event, Service, WebhookDelivery
 from tests.challenges.conftest import MOBILE, OTHER_MOBILE
 from tests.factors.conftest import code_for, make_verified_factor
 from tests.webhooks.conftest import make_webhook
@@ -40,6 +40,7 @@ def columns(model) -> set[str]:
         (sql.CHALLENGE_COLUMNS, Challenge),
         (services_sql.EVENT_COLUMNS, Event),
         (services_sql.DELIVERY_COLUMNS, WebhookDelivery),
+        (services_sql.SERVICE_COLUMNS, Service),
     ],
 )
 def test_every_insert_writes_every_column_of_its_model(listed, model):

@@ -389,7 +389,7 @@ def test_broker_down_at_create_leaves_the_row_for_the_sweeper(
     queued: list[str] = []
     monkeypatch.setattr(
         "challenges.enqueue.current_app.send_task",
-        lambda name, args, eta=None: queued.append(args[0]),
+        lambda name, args, eta=None, **options: queued.append(args[0]),
     )
     with django_capture_on_commit_callbacks(execute=True):
         assert domain.delivery_attempt_sweep(now=at(10)) == [attempt.sid]
@@ -404,7 +404,7 @@ def test_nothing_is_queued_for_a_rolled_back_create(
     queued: list[str] = []
     monkeypatch.setattr(
         "challenges.enqueue.current_app.send_task",
-        lambda name, args, eta=None: queued.append(args[0]),
+        lambda name, args, eta=None, **options: queued.append(args[0]),
     )
 
     class Rollback(Exception):

@@ -175,7 +175,7 @@ def enqueued(monkeypatch):
 
     calls: list[list[int]] = []
 
-    def recorded(name, args, eta=None):
+    def recorded(name, args, eta=None, **options):
         assert name == WEBHOOK_DELIVER
         calls.append(args[0])
 
