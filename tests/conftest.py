@@ -1,6 +1,5 @@
 """Shared fixtures. The suite runs only against the real PostgreSQL and Redis that
-`make test` (scripts/testenv.py) starts: SQLite cannot show the row-lock behaviour that the
-replay and concurrency guarantees depend on."""
+`make test` (scripts/testenv.py) starts, the one database the platform runs on."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""`render` reuses one serializer per class and thread; it must render exactly what a fresh
-DRF serializer renders, for whichever request it is given."""
+"""`render` must render exactly what a fresh DRF serializer renders, for whichever request
+(and thread) it is given."""
 
 from __future__ import annotations
 
