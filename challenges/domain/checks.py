@@ -39,7 +39,7 @@ from verify_platform.lib.errors import InvalidParameter, NotFound
 def _approve(read: Verification, now: datetime) -> bool:
     """`VERIFICATION_APPROVE` on the verification as `read` (with or without its lock):
     False changes nothing (the gate is closed, or the row changed since it was read)."""
-    pending, approved = Verification.transitions.edge(None, Status.APPROVED)
+    pending, approved = Verification.transitions.edge([Status.PENDING], Status.APPROVED)
     scheduled, canceled = DeliveryAttempt.transitions.edge(
         [AttemptStatus.SCHEDULED], AttemptStatus.CANCELED
     )
@@ -49,7 +49,7 @@ def _approve(read: Verification, now: datetime) -> bool:
         **outbox.params(),
         "sid": read.pk,
         "approved": approved,
-        "pending": [s for s in pending if s == Status.PENDING],
+        "pending": pending,
         "max_checks": MAX_CHECK_ATTEMPTS,
         "read_updated": read.date_updated,
         "attempt_canceled": canceled,

@@ -56,7 +56,9 @@ class Outbox:
             "event_resource": event.resource_sid,
             "event_payload": Jsonb(event.payload),
             "outbox_now": now,
-            "delivery_status": WebhookDelivery.Status.PENDING,
+            "delivery_status": WebhookDelivery.transitions.created_as(
+                WebhookDelivery.Status.PENDING
+            ),
         }
 
     def stored(self, delivery_ids: list[int] | None) -> None:
