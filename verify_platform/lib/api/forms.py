@@ -20,6 +20,7 @@ from typing import Any
 from django.http import QueryDict
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 
 @functools.cache
@@ -70,7 +71,16 @@ class TwilioForm(serializers.Serializer):
                     field.source = name
                 prototypes[wire] = field
             _PROTOTYPES[type(self)] = prototypes
-        return {name: copy.copy(field) for name, field in prototypes.items()}
+        data = getattr(self, "initial_data", None)
+        if not isinstance(data, Mapping):  # no request (the schema, a render): every field
+            return {name: copy.copy(field) for name, field in prototypes.items()}
+        # A field the request does not name, that is not required and has no default, only
+        # ever skips itself (DRF's `SkipField`): a form binds just the fields that can act.
+        return {
+            name: copy.copy(field)
+            for name, field in prototypes.items()
+            if name in data or field.required or field.default is not empty
+        }
 
     def to_internal_value(self, data: Any) -> dict:
         """DRF's validation of every field, on the request's parameters flattened into a
