@@ -44,7 +44,7 @@ DELIVERY_COLUMNS = (
 )
 
 # A webhook `w` receives event `e`: enabled, of the event's service, subscribed to its type
-# or to every type ("*").
+# or to every type ("*", `services.webhooks.events.ALL`).
 SUBSCRIBED = """w.service_id = e.service_id AND w.status = 'enabled'
         AND (w.event_types @> '["*"]'::jsonb OR w.event_types @> jsonb_build_array(e.type))"""
 

@@ -5,7 +5,6 @@ compare-and-set (`challenges.domain.fallback`)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import traceback
 from contextlib import nullcontext
@@ -257,7 +256,7 @@ def _attempt_record_sent(
         if row is None:
             return "stale"  # a callback already decided, or the lease was taken over
         owner.status, owner.send_count, owner.expires_at, plan, delivery_ids = row
-        owner.plan = json.loads(plan) if isinstance(plan, str) else plan
+        owner.plan = rows.json_value(plan)
         outbox.stored(delivery_ids)
         nxt = claim.step + 1
         if (

@@ -2,7 +2,6 @@
 (`codes`). Import from here: `factors.domain.factor_check_code`."""
 
 from factors.domain.codes import (
-    LOCK_AFTER_FAILURES,
     CheckResult,
     factor_check_code,
     factor_totp_step,
@@ -21,7 +20,6 @@ from factors.domain.lifecycle import (
 )
 
 __all__ = [
-    "LOCK_AFTER_FAILURES",
     "CheckResult",
     "factor_check_code",
     "factor_create",

@@ -109,12 +109,11 @@ def delivery_claim(*, delivery_id: int, now: datetime | None = None) -> WebhookD
     # The lease outlasts the longest call twice over, so only a dead worker's claim is ever
     # taken over.
     lease = timedelta(seconds=max(conf.get("LEASE_SECONDS"), 2 * conf.get("TOTAL_TIMEOUT")))
-    # `move_all` over the one row, because the ordering condition is an expression, which
-    # `move`'s keyword `filters` cannot carry.
-    won = move_all(
-        WebhookDelivery.objects.filter(pk=delivery_id, next_attempt_at__lte=now).filter(
-            ~_earlier_unfinished()
-        ),
+    won = move(
+        WebhookDelivery,
+        ~_earlier_unfinished(),
+        pk=delivery_id,
+        filters={"next_attempt_at__lte": now},
         sources=[Status.PENDING],
         target=Status.SENDING,
         attempts=F("attempts") + 1,

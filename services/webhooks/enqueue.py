@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from functools import partial
 
 from celery import current_app
-from django.db import transaction
 
 from verify_platform.lib.queueing import left_to_sweeper
 
@@ -37,13 +35,3 @@ def webhook_deliveries_enqueue(delivery_ids: list[int], eta: datetime | None) ->
         current_app.send_task(
             WEBHOOK_DELIVER, args=[ids], eta=eta, argsrepr=repr([ids]), kwargsrepr="{}"
         )
-
-
-def webhook_deliveries_enqueue_on_commit(
-    delivery_ids: list[int], eta: datetime | None, *, using: str | None = None
-) -> None:
-    """`webhook_deliveries_enqueue` once the current transaction commits (at once outside
-    one): a worker must not look for rows it cannot see yet, and rolled-back rows are never
-    queued. The ids are copied now."""
-    ids = list(delivery_ids)
-    transaction.on_commit(partial(webhook_deliveries_enqueue, ids, eta), using=using)

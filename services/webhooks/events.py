@@ -27,7 +27,3 @@ EXTENSION_EVENT_TYPES = (
 )
 EVENT_TYPES = TWILIO_EVENT_TYPES + EXTENSION_EVENT_TYPES
 SUBSCRIBABLE = (ALL, *EVENT_TYPES)
-
-
-def matches(subscribed: list[str], event_type: str) -> bool:
-    return ALL in subscribed or event_type in subscribed

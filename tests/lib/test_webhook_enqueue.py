@@ -17,11 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from services.tasks import webhook_deliver_task
-from services.webhooks.enqueue import (
-    WEBHOOK_DELIVER,
-    webhook_deliveries_enqueue,
-    webhook_deliveries_enqueue_on_commit,
-)
+from services.webhooks.dispatch import enqueue_on_commit
+from services.webhooks.enqueue import WEBHOOK_DELIVER, webhook_deliveries_enqueue
 from verify_platform.celery import app
 
 
@@ -79,11 +76,11 @@ def test_the_on_commit_variant_queues_after_the_commit_only(broker):
         pass
 
     with pytest.raises(Rollback), transaction.atomic():
-        webhook_deliveries_enqueue_on_commit([91004], None)
+        enqueue_on_commit([91004])
         raise Rollback
     ids = [91005, 91006]
     with transaction.atomic():
-        webhook_deliveries_enqueue_on_commit(ids, None)
+        enqueue_on_commit(ids)
         ids.append(91007)  # the caller's list, changed after the call: not the message
         assert queued(broker, [91005, 91006]) == []
     assert len(queued(broker, [91005, 91006])) == 1

@@ -97,11 +97,11 @@ def taken(monkeypatch) -> set[Edge]:
     edges: set[Edge] = set()
 
     def recording(real: Callable[..., Any]) -> Callable[..., Any]:
-        def call(first: Any, *, target: str, sources=None, **kwargs: Any) -> Any:
+        def call(first: Any, *conditions: Any, target: str, sources=None, **kwargs: Any) -> Any:
             model = first if isinstance(first, type) else first.model
             assert sources is not None, f"{model.__name__} -> {target} without its sources"
             edges.update((model, source, target) for source in sources)
-            return real(first, target=target, sources=sources, **kwargs)
+            return real(first, *conditions, target=target, sources=sources, **kwargs)
 
         return call
 

@@ -24,8 +24,13 @@ def instance(model: type[M], values: dict[str, Any]) -> M:
     for field in model._meta.concrete_fields:
         if field.attname in values:
             value = values[field.attname]
-            if isinstance(field, models.JSONField) and isinstance(value, str):
-                value = json.loads(value)
+            if isinstance(field, models.JSONField):
+                value = json_value(value)
             names.append(field.attname)
             ordered.append(value)
     return model.from_db(None, names, ordered)
+
+
+def json_value(value: Any) -> Any:
+    """A JSON column as a raw statement returns it (its text) -> the document."""
+    return json.loads(value) if isinstance(value, str) else value

@@ -60,7 +60,7 @@ class Transitions:
 
 def move(
     model: type[models.Model],
-    *,
+    *conditions: Any,
     pk: Any,
     target: str,
     sources: Iterable[str] | None = None,
@@ -68,10 +68,10 @@ def move(
     **updates: Any,
 ) -> bool:
     """Move row `pk` of `model` to `target` from one of `sources` (default: every source the
-    model's table declares for it), also writing `updates`, only while `filters` hold. True
-    only for the caller that won."""
+    model's table declares for it), also writing `updates`, only while `conditions` (Q
+    objects or boolean expressions) and `filters` (lookups) hold. True only for the caller that won."""
     chosen, target = model.transitions.edge(sources, target)
-    rows = model._default_manager.filter(pk=pk, status__in=chosen, **(filters or {}))
+    rows = model._default_manager.filter(*conditions, pk=pk, status__in=chosen, **(filters or {}))
     return rows.update(status=target, **updates) == 1
 
 
