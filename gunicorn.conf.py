@@ -31,7 +31,17 @@ def usable_cores(cgroup: Path = Path("/sys/fs/cgroup")) -> int:
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", usable_cores() * 2))
 threads = int(os.environ.get("GUNICORN_THREADS", 1))
-worker_class = "gthread" if threads > 1 else "sync"
+# gunicorn's `gthread` and `sync` workers, answering what gunicorn itself refuses in the API's
+# JSON error shape instead of an HTML page (verify_platform/gunicorn_worker.py).
+worker_class = "verify_platform.gunicorn_worker." + (
+    "ThreadWorker" if threads > 1 else "SyncWorker"
+)
+# The HTTP parser's limits, gunicorn's defaults stated here because they are part of the API:
+# a request line (method, path, query, version) over 4094 bytes is answered 414 (code 20414);
+# a header field (name and value) over 8190 bytes, or more than 100 fields, 431 (code 20431).
+limit_request_line = 4094
+limit_request_field_size = 8190
+limit_request_fields = 100
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 graceful_timeout = 30
 keepalive = 5
@@ -44,6 +54,15 @@ max_requests_jitter = 5000
 accesslog = None  # the application logs one line per request itself
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def on_starting(server) -> None:
+    """Refuse to serve in production (DEBUG off) on a missing, public or malformed secret:
+    one line on stderr naming the setting, exit status 1, before a socket is bound
+    (`verify_platform.startup`, the same rule as `manage.py check --deploy`)."""
+    from verify_platform.startup import refuse_insecure_start
+
+    refuse_insecure_start()
 
 
 def post_worker_init(worker) -> None:

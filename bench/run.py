@@ -50,7 +50,13 @@ from bench.scenarios import (  # noqa: E402
     http_scenarios,
     saturation_run,
 )
-from scripts.testenv import Postgres, Redis, ensure_installed, free_port  # noqa: E402
+from scripts.testenv import (  # noqa: E402
+    Postgres,
+    Redis,
+    ensure_installed,
+    free_port,
+    generated_secrets,
+)
 
 RESULTS = ROOT / "bench" / "results"
 # The floors no change may fall below, as figures of one run: (figure, comparison, bound).
@@ -346,6 +352,7 @@ def main(argv: list[str]) -> int:
         database_url, redis_url = postgres.start(), redis.start()
         port = free_port()
         env = {
+            **generated_secrets(),
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "bench.settings",
             "DATABASE_URL": database_url,

@@ -47,8 +47,18 @@ class Challenge(models.Model):
     entity = models.ForeignKey(
         "entities.Entity", on_delete=models.CASCADE, related_name="challenges", db_index=False
     )
+    # A challenge outlives its factor (the audit trail of who signed in how): deleting a
+    # factor leaves its challenges untouched, with `factor_id` still naming it. So there is no
+    # database constraint, and the field is nullable only so that joins to the factor are
+    # outer joins (a challenge whose factor is gone reads `factor` as None); the column
+    # itself is never null (the `challenge_factor_sid` constraint).
     factor = models.ForeignKey(
-        "factors.Factor", on_delete=models.CASCADE, related_name="challenges", db_index=False
+        "factors.Factor",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        related_name="challenges",
+        db_index=False,
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     responded_reason = models.CharField(
@@ -61,14 +71,20 @@ class Challenge(models.Model):
     hidden_details = models.JSONField(null=True, blank=True)
     metadata = models.JSONField(null=True, blank=True)
     failed_attempts = models.PositiveSmallIntegerField(default=0)
+    # Set only when a recovery code approved the challenge (an extension): how many codes of
+    # the entity's set were left after it.
+    recovery_codes_remaining = models.PositiveSmallIntegerField(null=True, blank=True)
     date_created = models.DateTimeField(auto_now_add=True)
     date_updated = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ("date_created",)
+        constraints = [
+            models.CheckConstraint(condition=Q(factor__isnull=False), name="challenge_factor_sid"),
+        ]
         indexes = [
             models.Index(fields=["entity", "date_created", "sid"]),
-            # Deletes of a factor or a service find their challenges through these.
+            # A factor's challenges (the list's `FactorSid`), a service's delete.
             models.Index(fields=["factor"], name="challenge_factor"),
             models.Index(fields=["service"], name="challenge_service"),
             # The expiry sweeper's scan.

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from challenges import sql
 from challenges.models import Challenge, DeliveryAttempt, Verification
+from factors.models import Factor
 from services.models import Account, Service
 from verify_platform.lib import rows
 from verify_platform.lib.clock import current_time
@@ -16,6 +17,10 @@ from verify_platform.lib.errors import NotFound
 from verify_platform.lib.sids import is_sid
 
 _RELATED = ("service", "entity", "factor")
+# A challenge whose factor was deleted stays in the database (the audit trail: admin, events)
+# but leaves the API with its factor, as the factor's own URL does: fetch, update and list
+# treat it as gone.
+_FACTOR_EXISTS = Exists(Factor.objects.filter(pk=OuterRef("factor_id")))
 
 
 def challenge_get(*, account: Account, service_sid: str, identity: str, sid: str) -> Challenge:
@@ -24,7 +29,7 @@ def challenge_get(*, account: Account, service_sid: str, identity: str, sid: str
         .filter(service__account=account, service_id=service_sid, entity__identity=identity, pk=sid)
         .first()
     )
-    if challenge is None:
+    if challenge is None or challenge.factor is None:  # None: the factor was deleted
         raise NotFound()
     return challenge
 
@@ -39,7 +44,7 @@ def challenge_list(
     """`entity` has already been fetched through the tenant. The status filter uses the
     status a client sees: pending ones past their date count as expired."""
     now = current_time(now)
-    queryset = Challenge.objects.select_related(*_RELATED).filter(entity=entity)
+    queryset = Challenge.objects.select_related(*_RELATED).filter(_FACTOR_EXISTS, entity=entity)
     if factor_sid:
         queryset = queryset.filter(factor_id=factor_sid)
     overdue = Q(status=Challenge.Status.PENDING, expiration_date__lte=now)

@@ -78,6 +78,7 @@ CHALLENGE_COLUMNS = (
     "hidden_details",
     "metadata",
     "failed_attempts",
+    "recovery_codes_remaining",
     "date_created",
     "date_updated",
 )
@@ -155,7 +156,8 @@ challenge AS (
     INSERT INTO challenges_challenge ({_names(CHALLENGE_COLUMNS)})
     SELECT %(challenge)s, %(service)s, %(entity)s, %(factor)s, %(status)s,
            %(responded_reason)s, %(expiration_date)s, %(now)s, %(details_message)s,
-           %(details_fields)s, %(hidden_details)s, %(metadata)s, 0, %(stamp)s, %(stamp)s
+           %(details_fields)s, %(hidden_details)s, %(metadata)s, 0, NULL, %(stamp)s,
+           %(stamp)s
     FROM booked
     RETURNING sid
 ),{outbox_ctes("challenge")}

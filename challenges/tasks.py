@@ -14,15 +14,21 @@ from celery import shared_task
 
 from challenges import domain
 from challenges.enqueue import DELIVERY_ATTEMPT_SEND
+from factors import domain as factor_domain
 
 logger = logging.getLogger("challenges.tasks")
 
 
 @shared_task
 def challenge_expire_sweep_task() -> int:
-    """The backstop that writes `expired` (and its event) for challenges nobody read, and
-    erases the sealed copies of phone codes whose lifetime is over."""
-    return domain.challenge_expire_due() + domain.factor_code_expire_due()
+    """The backstop that writes `expired` (and its event) for challenges nobody read, erases
+    the sealed copies of phone codes whose lifetime is over, and deletes enrolments (unverified
+    factors) left unfinished for longer than `VERIFY_UNVERIFIED_FACTOR_TTL_SECONDS`."""
+    return (
+        domain.challenge_expire_due()
+        + domain.factor_code_expire_due()
+        + factor_domain.factors_expire_unverified()
+    )
 
 
 @shared_task(name=DELIVERY_ATTEMPT_SEND)

@@ -1,6 +1,8 @@
 """System checks: every configured adapter is built at start-up (so a wrong option fails
 `manage.py check`, the web server and the worker, not the first login), and `check --deploy`
-refuses adapters that do not deliver anything (console, locmem) in production."""
+refuses adapters that do not deliver anything (console, locmem) in production, and so the
+Django mail backends that deliver nothing (console, locmem, dummy) behind the email adapter:
+with them an e-mail code is printed to a log or dropped, and the user never gets it."""
 
 from __future__ import annotations
 
@@ -20,6 +22,12 @@ NON_DELIVERING = (
     "channels.adapters.console.ConsoleAdapter",
     "channels.adapters.locmem.LocmemAdapter",
 )
+NON_DELIVERING_MAIL = (
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.locmem.EmailBackend",
+    "django.core.mail.backends.dummy.EmailBackend",
+)
+FILE_MAIL = "django.core.mail.backends.filebased.EmailBackend"
 
 
 def _config_errors(channel: str, config: Any) -> list[Error]:
@@ -109,6 +117,7 @@ def production_adapters(app_configs: Any, **kwargs: Any) -> list[Error | Warning
     if not isinstance(channels, dict):
         return []
     refused = tuple(import_string(path) for path in NON_DELIVERING)
+    from channels.adapters.email import EmailAdapter
     from channels.adapters.filebased import FileBasedAdapter
 
     problems: list[Error | Warning] = []
@@ -132,4 +141,42 @@ def production_adapters(app_configs: Any, **kwargs: Any) -> list[Error | Warning
                     id="verify_channels.W010",
                 )
             )
+        elif isinstance(cls, type) and issubclass(cls, EmailAdapter):
+            problems += _mail_backend_problems(channel, config)
     return problems
+
+
+def _mail_backend_problems(channel: str, config: dict) -> list[Error | Warning]:
+    """The Django mail backend behind an email adapter: its own `backend` option, else
+    EMAIL_BACKEND (set from EMAIL_URL)."""
+    options = config.get("OPTIONS") or {}
+    path = options.get("backend") or getattr(settings, "EMAIL_BACKEND", "")
+    try:
+        backend = import_string(path)
+    except ImportError:
+        return [
+            Error(
+                f"Channel {channel!r}: mail backend {path!r} cannot be imported.",
+                id="verify_channels.E011",
+            )
+        ]
+    # The file backend is a console backend that writes to files: asked first.
+    if isinstance(backend, type) and issubclass(backend, import_string(FILE_MAIL)):
+        return [
+            Warning(
+                f"Channel {channel!r} writes e-mails to files instead of sending them.",
+                id="verify_channels.W011",
+            )
+        ]
+    refused = tuple(import_string(p) for p in NON_DELIVERING_MAIL)
+    if isinstance(backend, type) and issubclass(backend, refused):
+        return [
+            Error(
+                f"Channel {channel!r} sends e-mail through {path}, which delivers nothing "
+                "(EMAIL_URL is unset, empty or a console, locmem or dummy URL).",
+                hint="Set EMAIL_URL to your mail server, e.g. "
+                "smtp+tls://user:password@smtp.example.com:587.",
+                id="verify_channels.E011",
+            )
+        ]
+    return []

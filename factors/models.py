@@ -40,7 +40,10 @@ class Factor(models.Model):
         UNVERIFIED = "unverified"
         VERIFIED = "verified"
 
-    # Recovery codes need no proof of possession: they are created verified.
+    # Recovery codes need no proof of possession: they are created verified. An unverified
+    # factor never verified within `VERIFY_UNVERIFIED_FACTOR_TTL_SECONDS` is deleted by the
+    # expiry sweeper (`factors_expire_unverified`): Twilio's factor has only these two
+    # statuses, so expiry is a deletion (its challenges stay), not an edge of this table.
     transitions = Transitions(
         {
             CREATED: {Status.UNVERIFIED, Status.VERIFIED},
@@ -86,6 +89,12 @@ class Factor(models.Model):
         indexes = [
             models.Index(fields=["entity", "date_created", "sid"]),
             models.Index(fields=["service", "date_created"]),
+            # The expiry sweeper's scan: only enrolments in progress, a small index.
+            models.Index(
+                fields=["date_created"],
+                name="factor_unverified_age",
+                condition=Q(status="unverified"),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -12,6 +12,7 @@
 | 20503 | 503  | Redis, which holds the counters, cannot be reached: the start is refused (fail closed, never an unmetered send); `Retry-After` says when to retry. Checks never need Redis. |
 | 60202 | 429  | Too many consecutive failed checks to this destination (across verifications): starts and checks wait `Retry-After` seconds (the wait doubles with each further failure), and after 100 the destination is blocked (no `Retry-After`) until an operator clears it. |
 | 60605 | 403  | The destination's country is not in `VERIFY_ALLOWED_COUNTRIES` (Twilio: "Verification delivery attempt blocked" by Verify Geo Permissions). Nothing is written, counted or sent. |
+| 60410 | 403  | The destination is a special number (`verify_platform.lib.phones.SPECIAL_NUMBER_TYPES`: premium rate, shared cost, UAN, personal, pager, voicemail access, satellite, international networks or freephone) that the account does not allow (`Account.allowed_special_numbers`) and that is not in its Safe List. Twilio's fraud-block code ("Verification delivery attempt blocked"); 403 as for 60605. Nothing is written, counted or sent. |
 | 60411 | 409  | The phone number is already in the account's Safe List (Twilio: "Phone Number already exists"; the entry is unchanged, and a client that only wants the number listed can treat this as success). 409 as for the other "already exists" code, 60301. |
 | 60200 | 400  | `PhoneNumber` of a Safe List entry is not a valid phone number in E.164 form. |
 | 60200 | 400  | `RateLimits` names a rate limit the service does not have, or a value is not a string of at most 256 characters. |
@@ -70,6 +71,16 @@ class DestinationCountryBlocked(VerifyError):
     default_message = (
         "Verification delivery attempt blocked: the destination country is not enabled"
     )
+
+
+class DestinationTypeBlocked(VerifyError):
+    status, code = 403, 60410
+
+    def __init__(self, label: str) -> None:
+        super().__init__(
+            f"Verification delivery attempt blocked: {label} numbers are not enabled for "
+            "this account"
+        )
 
 
 class SafeListNumberExists(VerifyError):

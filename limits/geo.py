@@ -24,18 +24,23 @@ def allowed_countries() -> frozenset[str]:
     return frozenset(c.upper() for c in getattr(settings, "VERIFY_ALLOWED_COUNTRIES", ()))
 
 
-def destination_country_permit(*, to: str, account_id: str) -> None:
-    """Raise DestinationCountryBlocked unless `to` (E.164) is in an allowed country or in the
-    Safe List of account `account_id`. With no list configured, the number is not even
-    parsed (the common case costs nothing); the Safe List is read only for a refusal."""
+def country_allowed(to: str) -> bool:
+    """Whether `to` (E.164) is in an allowed country, Safe List aside. With no list
+    configured the number is not even parsed (the common case costs nothing)."""
     allowed = allowed_countries()
     if not allowed:
-        return
+        return True
     try:
         region = phonenumbers.region_code_for_number(phonenumbers.parse(to))
     except phonenumbers.NumberParseException:
         region = None
-    if region in allowed:
+    return region in allowed
+
+
+def destination_country_permit(*, to: str, account_id: str) -> None:
+    """Raise DestinationCountryBlocked unless `to` (E.164) is in an allowed country or in the
+    Safe List of account `account_id`; the Safe List is read only for a refusal."""
+    if country_allowed(to):
         return
     if not queries.safe_list_contains(account_id=account_id, phone_number=to):
         raise DestinationCountryBlocked()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from limits.models import Bucket, RateLimit, SafeListNumber
 from services.models import Account, Service
@@ -52,3 +52,16 @@ def safe_list_number_get(*, account: Account, phone_number: str) -> SafeListNumb
 def safe_list_contains(*, account_id: str, phone_number: str) -> bool:
     """`phone_number` is an E.164 destination the engine already normalised."""
     return SafeListNumber.objects.filter(account_id=account_id, phone_number=phone_number).exists()
+
+
+def destination_exceptions(*, account_id: str, phone_number: str) -> tuple[list[str], bool]:
+    """(the special number types account `account_id` allows, whether `phone_number` is in
+    its Safe List), in one query: what may lift a refusal of that destination."""
+    listed = SafeListNumber.objects.filter(account_id=OuterRef("pk"), phone_number=phone_number)
+    row = (
+        Account.objects.filter(pk=account_id)
+        .annotate(listed=Exists(listed))
+        .values_list("allowed_special_numbers", "listed")
+        .first()
+    )
+    return (list(row[0]), bool(row[1])) if row is not None else ([], False)

@@ -246,6 +246,20 @@ class Redis:
                 self.proc.kill()
 
 
+def generated_secrets() -> dict[str, str]:
+    """Fresh secrets for the processes a run starts. They run as production does (DEBUG
+    off), where gunicorn, the Celery worker and beat refuse the public development values
+    (verify_platform/startup.py). Secrets already in the environment are kept."""
+    import base64
+    import secrets
+
+    return {
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "VERIFY_ENCRYPTION_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "VERIFY_CODE_PEPPER": secrets.token_urlsafe(32),
+    }
+
+
 def main(argv: list[str]) -> int:
     if "--" in argv:
         argv = argv[argv.index("--") + 1 :]
@@ -260,6 +274,7 @@ def main(argv: list[str]) -> int:
         redis_url = redis.start()
         log(f"PostgreSQL on 127.0.0.1:{postgres.port}, Redis on 127.0.0.1:{redis.port}")
         env = {
+            **generated_secrets(),
             **os.environ,
             "DATABASE_URL": database_url,
             "REDIS_URL": f"{redis_url}/0",

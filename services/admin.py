@@ -9,10 +9,29 @@ from django.contrib import admin, messages
 from services import domain
 from services.models import Account, ApiKey, Event, Service
 from verify_platform.lib.admin import create_and_show_secret, show_secret_once
+from verify_platform.lib.phones import SPECIAL_NUMBER_TYPES
 
 
 class AccountCreateForm(forms.Form):
     friendly_name = forms.CharField(max_length=64)
+
+
+class AccountChangeForm(forms.ModelForm):
+    """The special number types as checkboxes: only known types can be chosen (the database
+    refuses any other value too)."""
+
+    allowed_special_numbers = forms.MultipleChoiceField(
+        choices=list(SPECIAL_NUMBER_TYPES.items()),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label="Allowed special numbers",
+        help_text="Codes to these destinations are refused (60410) unless checked here or "
+        "the number is in the account's Safe List: they are the ranges toll fraud uses.",
+    )
+
+    class Meta:
+        model = Account
+        fields = ("friendly_name", "allowed_special_numbers")
 
 
 class ApiKeyCreateForm(forms.Form):
@@ -39,7 +58,15 @@ class AccountAdmin(admin.ModelAdmin):
     search_fields = ("sid", "friendly_name")
     # The status moves only through the suspend/activate actions (compare-and-set).
     readonly_fields = ("sid", "status", "date_created", "date_updated")
-    fields = ("sid", "friendly_name", "status", "date_created", "date_updated")
+    fields = (
+        "sid",
+        "friendly_name",
+        "status",
+        "allowed_special_numbers",
+        "date_created",
+        "date_updated",
+    )
+    form = AccountChangeForm
     inlines = [ApiKeyInline]
     actions = ["suspend", "activate", "rotate_auth_token"]
 

@@ -42,13 +42,20 @@ logger = logging.getLogger("verify_platform.auth")
 
 # What a cached request's account carries. Its secret fields stay empty: views and queries
 # use the account's SID, and whoever needs the auth token (webhook signing) reads the row.
-ACCOUNT_FIELDS = ("sid", "friendly_name", "status", "date_created", "date_updated")
+ACCOUNT_FIELDS = (
+    "sid",
+    "friendly_name",
+    "status",
+    "allowed_special_numbers",
+    "date_created",
+    "date_updated",
+)
 # A generation outlives the entries stored under it; one that expired or was evicted only
 # makes the next request read the database.
 GENERATION_SECONDS = 24 * 3600
 RETRY_SECONDS = 1.0
 # In the key: an entry of another shape is never read as this one.
-_PREFIX = "auth:1"
+_PREFIX = "auth:2"
 _ERRORS = (RedisError, OSError)
 
 _unavailable_until = 0.0

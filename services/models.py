@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 
 from verify_platform.lib import sids
+from verify_platform.lib.phones import SPECIAL_NUMBER_TYPES
 from verify_platform.lib.transitions import CREATED, Transitions
 
 
@@ -32,6 +34,15 @@ class Account(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     auth_token_digest = models.CharField(max_length=64, editable=False)
     auth_token_encrypted = models.TextField(editable=False)
+    # Special destinations (`verify_platform.lib.phones.SPECIAL_NUMBER_TYPES`) this tenant
+    # may send codes to; every other special type is refused with 60410 (`limits.special`).
+    # Read only when a destination is special, so ordinary numbers never look at it.
+    allowed_special_numbers = ArrayField(
+        models.CharField(max_length=32, choices=list(SPECIAL_NUMBER_TYPES.items())),
+        default=list,
+        blank=True,
+        help_text="Special number types codes may be sent to (refused by default: toll fraud).",
+    )
     date_created = models.DateTimeField(auto_now_add=True)
     date_updated = models.DateTimeField(auto_now=True)
 
@@ -41,6 +52,12 @@ class Account(models.Model):
 
     class Meta:
         ordering = ("date_created",)
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(allowed_special_numbers__contained_by=list(SPECIAL_NUMBER_TYPES)),
+                name="account_allowed_special_numbers",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.friendly_name} ({self.sid})"

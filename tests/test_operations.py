@@ -117,16 +117,20 @@ def test_sids_are_random_not_sequential(api):
 
 
 def test_deploy_checks_refuse_development_defaults(settings):
+    from verify_platform import settings as defaults
     from verify_platform.checks import production_secrets
 
     settings.DEBUG = True
+    settings.SECRET_KEY = defaults.DEV_SECRET_KEY
+    settings.VERIFY_ENCRYPTION_KEYS = [defaults.DEV_ENCRYPTION_KEY]
+    settings.VERIFY_CODE_PEPPER = defaults.DEV_CODE_PEPPER
     ids = {e.id for e in production_secrets(None)}
     assert {"verify.E001", "verify.E002", "verify.E003", "verify.E004"} <= ids
 
     settings.DEBUG = False
-    settings.SECRET_KEY = "x" * 50
+    settings.SECRET_KEY = "k3y-" + "abcdefghij" * 5
     settings.VERIFY_ENCRYPTION_KEYS = ["Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmE="]
-    settings.VERIFY_CODE_PEPPER = "a-real-pepper"
+    settings.VERIFY_CODE_PEPPER = "a-real-pepper-of-at-least-32-bytes"
     assert production_secrets(None) == []
 
 

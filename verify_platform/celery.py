@@ -49,6 +49,24 @@ def producer_warm() -> bool:
     return True
 
 
+@signals.celeryd_init.connect
+def _refuse_insecure_worker(**kwargs: Any) -> None:
+    """A worker in production (DEBUG off) with a missing, public or malformed secret stops
+    before it takes a task: one line on stderr, exit status 1 (`verify_platform.startup`).
+    `celeryd_init` is the first signal a worker sends, before its pool or broker connection."""
+    from verify_platform.startup import refuse_insecure_start
+
+    refuse_insecure_start()
+
+
+@signals.beat_init.connect
+def _refuse_insecure_beat(**kwargs: Any) -> None:
+    """Beat likewise, before it schedules anything."""
+    from verify_platform.startup import refuse_insecure_start
+
+    refuse_insecure_start()
+
+
 @signals.task_postrun.connect
 def _close_old_connections(sender: Any = None, **kwargs: Any) -> None:
     """What Django does around every request, around every task: drop a connection that

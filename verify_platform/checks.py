@@ -1,6 +1,9 @@
 """System checks. The deploy ones (`manage.py check --deploy`) refuse to run production on
-development defaults: DEBUG or the public development secrets. Channel adapters have their
-own checks in `channels/checks.py` (the console and locmem adapters are refused there)."""
+development defaults: DEBUG, or a missing, public or malformed secret. The secrets are judged
+by `verify_platform.startup.secret_problems`, the same function with which gunicorn, the
+Celery worker and beat refuse to start, so the two can never disagree. Channel adapters and
+the mail backend have their own checks in `channels/checks.py` (adapters and mail backends
+that deliver nothing are refused there)."""
 
 from __future__ import annotations
 
@@ -8,29 +11,28 @@ from django.conf import settings
 from django.core.checks import Error, Tags, register
 
 from verify_platform.lib import crypto
+from verify_platform.startup import secret_problems
+
+# The check id of each secret setting (kept from before the start check existed).
+SECRET_CHECK_IDS = {
+    "SECRET_KEY": "verify.E002",
+    "VERIFY_ENCRYPTION_KEYS": "verify.E003",
+    "VERIFY_CODE_PEPPER": "verify.E004",
+}
 
 
 @register(Tags.security, deploy=True)
 def production_secrets(app_configs, **kwargs) -> list[Error]:
-    from verify_platform import settings as defaults
-
     problems = []
     if settings.DEBUG:
         problems.append(Error("DEBUG must be off in production.", id="verify.E001"))
-    if settings.SECRET_KEY == defaults.DEV_SECRET_KEY:
-        problems.append(Error("SECRET_KEY is the public development key.", id="verify.E002"))
-    if defaults.DEV_ENCRYPTION_KEY in settings.VERIFY_ENCRYPTION_KEYS:
+    for found in secret_problems(settings):
         problems.append(
             Error(
-                "VERIFY_ENCRYPTION_KEYS contains the public development key.",
-                hint="Generate one with: python -c 'from cryptography.fernet import Fernet; "
-                "print(Fernet.generate_key().decode())'",
-                id="verify.E003",
+                f"{found.setting} {found.problem}.",
+                hint=f"Generate one with: {found.generate}",
+                id=SECRET_CHECK_IDS[found.setting],
             )
-        )
-    if settings.VERIFY_CODE_PEPPER == defaults.DEV_CODE_PEPPER:
-        problems.append(
-            Error("VERIFY_CODE_PEPPER is the public development value.", id="verify.E004")
         )
     return problems
 

@@ -53,3 +53,29 @@ def readyz(request: HttpRequest) -> JsonResponse:
         {"status": "ok" if ready else "unavailable", "checks": checks},
         status=200 if ready else 503,
     )
+
+
+# The probe paths, answered by `ProbeMiddleware` (the URLconf serves them too, for clients
+# that reach the URL resolver).
+PROBES = {"/healthz": healthz, "/readyz": readyz}
+
+
+class ProbeMiddleware:
+    """Answers the probes before any other middleware, whatever the Host header.
+
+    An orchestrator's probe comes from inside the container or the cluster and addresses the
+    server by its IP (`http://127.0.0.1:8000/readyz`), a name ALLOWED_HOSTS has no reason to
+    hold; through CommonMiddleware, Django's host validation answers it 400 and the service
+    never becomes healthy. Host validation guards the URLs Django builds from the Host
+    header; the probes build none and answer fixed JSON, so skipping it for them gives
+    nothing away. First in MIDDLEWARE, so that probes every few seconds do not fill the
+    request log either. One dictionary look-up for every other request."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        probe = PROBES.get(request.path_info)
+        if probe is not None:
+            return probe(request)
+        return self.get_response(request)

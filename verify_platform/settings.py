@@ -2,8 +2,9 @@
 
 Every value has an embedded default so that `make run` needs no external server (PostgreSQL
 from a pip-installed wheel and kombu's filesystem broker, both under `var/`). Production
-overrides them; the deploy checks in `verify_platform.checks` refuse the development secrets
-and DEBUG there.
+overrides them; with DEBUG off gunicorn, the Celery worker and beat refuse to start on a
+missing, public or malformed secret (`verify_platform.startup`), and the deploy checks in
+`verify_platform.checks` refuse the same and DEBUG.
 """
 
 from pathlib import Path
@@ -19,7 +20,7 @@ if env.bool("VERIFY_READ_DOT_ENV", default=False):
     environ.Env.read_env(BASE_DIR / ".env")
 VAR_DIR = Path(env.str("VERIFY_VAR_DIR", default=str(BASE_DIR / "var")))
 
-# Development defaults. They are public, so `check --deploy` rejects them.
+# Development defaults. They are public, so production (DEBUG off) refuses them.
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me-0123456789abcdef"
 DEV_ENCRYPTION_KEY = "ZGV2LWluc2VjdXJlLWZlcm5ldC1rZXktMDEyMzQ1Njc="
 DEV_CODE_PEPPER = "dev-insecure-code-pepper"
@@ -52,8 +53,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz and /readyz, answered whatever the Host header (verify_platform/health.py).
+    "verify_platform.health.ProbeMiddleware",
     "verify_platform.lib.api.middleware.RequestLogMiddleware",
-    "verify_platform.lib.api.middleware.BodySizeLimitMiddleware",
+    "verify_platform.lib.api.middleware.RequestLimitsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Sessions, Django's user and messages serve the admin; API paths (/v2/) skip them.
@@ -94,6 +97,10 @@ DEV_DATABASE_URL = (
     f"postgres://postgres@:5432/verify?host={quote(str(DEV_DATABASE_SOCKET_DIR), safe='')}"
 )
 DATABASES = {"default": env.db("DATABASE_URL", default=DEV_DATABASE_URL)}
+# The password apart from the URL, as it is: a URL needs `@ : / # %` percent-encoded, which
+# docker-compose cannot do when it composes DATABASE_URL from POSTGRES_PASSWORD.
+if env.str("DATABASE_PASSWORD", default=""):
+    DATABASES["default"]["PASSWORD"] = env.str("DATABASE_PASSWORD")
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must be a PostgreSQL URL (postgres://...).")
 # Persistent connections: opening a PostgreSQL connection per request costs more than the
@@ -168,7 +175,9 @@ VERIFY_DELIVERY_STATUS_HANDLER = (
 )
 VERIFY_EMAIL_FROM = env.str("VERIFY_EMAIL_FROM", default="")
 # How mail leaves (the email channel): smtp+tls://user:pass@host:587 and friends.
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+# Unset or empty: printed to the console, which `check --deploy` refuses in production when a
+# channel sends e-mail (channels/checks.py).
+EMAIL_CONFIG = env.email_url_config(env.str("EMAIL_URL", default="") or "consolemail://")
 vars().update(EMAIL_CONFIG)  # django-environ's documented way to set EMAIL_* at once
 VERIFY_TWILIO_OPTIONS = {
     "account_sid": env.str("TWILIO_ACCOUNT_SID", default=""),
@@ -253,7 +262,8 @@ SPECTACULAR_SETTINGS = {
 
 # --- Celery ---------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+# The filesystem transport ignores the host, but kombu warns on every connection without one.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://localhost/")
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Longer than any fallback step or retry window, so that a task the worker has taken but
     # not acknowledged is not redelivered while it is still legitimately waiting.
@@ -299,14 +309,23 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": env.float("VERIFY_WEBHOOK_SWEEP_INTERVAL_SECONDS", default=30.0),
     },
     # Backstop for challenge expiry (reads already show it); the status is a column, so a
-    # missed run only delays the `challenge.expired` event.
+    # missed run only delays the `challenge.expired` event. The same sweep deletes unverified
+    # factors older than VERIFY_UNVERIFIED_FACTOR_TTL_SECONDS.
     "challenge-expire-sweep": {
         "task": "challenges.tasks.challenge_expire_sweep_task",
         "schedule": 60.0,
     },
 }
+# An enrolment (an unverified factor) not completed within this many seconds is deleted by
+# the sweep above, with a `factor.deleted` event; 0 keeps unverified factors forever.
+VERIFY_UNVERIFIED_FACTOR_TTL_SECONDS = env.int(
+    "VERIFY_UNVERIFIED_FACTOR_TTL_SECONDS", default=24 * 3600
+)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Anything a task prints is an ordinary INFO line (Celery's default is WARNING); the console
+# channel adapter logs through its own logger and prints nothing.
+CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
@@ -314,7 +333,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        # Escapes control characters in every rendered line (tracebacks stay as they are), so
+        # a request value cannot forge a log line (verify_platform.lib.logsafe).
+        "plain": {
+            "class": "verify_platform.lib.logsafe.EscapingFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
@@ -355,8 +379,10 @@ VERIFY_WEBHOOKS = {
     "SWEEP_BATCH": env.int("VERIFY_WEBHOOK_SWEEP_BATCH", default=500),
     "RESPONSE_BODY_LIMIT": 1024,
     "USER_AGENT": "VerifyPlatform-Webhooks/1.0",
-    # Tenants choose the URLs: refuse loopback and private networks except in development.
-    "ALLOW_PRIVATE_ADDRESSES": env.bool("VERIFY_WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=DEBUG),
+    # Tenants choose the URLs: loopback, private and metadata addresses are refused (when a
+    # URL is stored and when it is called) unless the operator says otherwise here. DEBUG
+    # never implies it: a DEBUG instance reachable by tenants would be an open SSRF.
+    "ALLOW_PRIVATE_ADDRESSES": env.bool("VERIFY_WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False),
 }
 
 # --- Limits (limits app) --------------------------------------------------------------------

@@ -1,30 +1,31 @@
 from django.urls import path
 
 from challenges.api import views
+from verify_platform.lib.api import converters  # noqa: F401  (registers <sid:> and <text:>)
 
 urlpatterns = [
     path(
-        "Services/<str:service_sid>/Entities/<str:identity>/Challenges",
+        "Services/<sid:service_sid>/Entities/<text:identity>/Challenges",
         views.ChallengeListView.as_view(),
         name="challenge-list",
     ),
     path(
-        "Services/<str:service_sid>/Entities/<str:identity>/Challenges/<str:sid>",
+        "Services/<sid:service_sid>/Entities/<text:identity>/Challenges/<sid:sid>",
         views.ChallengeDetailView.as_view(),
         name="challenge-detail",
     ),
     path(
-        "Services/<str:service_sid>/Verifications",
+        "Services/<sid:service_sid>/Verifications",
         views.VerificationListView.as_view(),
         name="verification-list",
     ),
     path(
-        "Services/<str:service_sid>/Verifications/<str:sid>",
+        "Services/<sid:service_sid>/Verifications/<text:sid>",
         views.VerificationDetailView.as_view(),
         name="verification-detail",
     ),
     path(
-        "Services/<str:service_sid>/VerificationCheck",
+        "Services/<sid:service_sid>/VerificationCheck",
         views.VerificationCheckView.as_view(),
         name="verification-check",
     ),

@@ -13,6 +13,8 @@ from challenges.api.serializers import (
     ChallengeListQuery,
     ChallengeSerializer,
     ChallengeUpdateForm,
+)
+from challenges.api.verification_serializers import (
     VerificationCheckForm,
     VerificationCheckSerializer,
     VerificationCreateForm,

@@ -48,11 +48,28 @@ _CODE_ENDS = {
 }
 
 
+def _factor_fields(challenge: Challenge) -> dict[str, Any]:
+    """The factor's part of a challenge's event; a challenge whose factor was deleted (kept
+    for the audit trail) still names it by SID."""
+    if challenge.factor is not None:
+        return factor_domain.factor_event_payload(challenge.factor)
+    return {
+        "account_sid": challenge.service.account_id,
+        "service_sid": challenge.service_id,
+        "entity_sid": challenge.entity_id,
+        "entity_identity": challenge.entity.identity,
+        "factor_sid": challenge.factor_id,
+        "factor_type": None,
+        "factor_friendly_name": None,
+        "factor_metadata": None,
+        "status": "deleted",
+    }
+
+
 def challenge_event_payload(challenge: Challenge) -> dict[str, Any]:
     """Twilio's v2 webhook parameter names; never the code that answered it."""
-    factor = challenge.factor
     return {
-        **factor_domain.factor_event_payload(factor),
+        **_factor_fields(challenge),
         "challenge_sid": challenge.sid,
         "challenge_details": {
             "message": challenge.details_message,
@@ -83,9 +100,10 @@ def _transition(
     )
     if won:
         challenge = Challenge.objects.select_related(
-            "factor__service", "factor__entity", "service"
+            "factor__service", "factor__entity", "service", "entity"
         ).get(pk=challenge_pk)
-        if challenge.factor.factor_type in PHONE_FACTOR_CHANNELS:
+        factor = challenge.factor
+        if factor is not None and factor.factor_type in PHONE_FACTOR_CHANNELS:
             # A code ended by its own check is already closed; this covers the rest.
             phone.phone_challenge_close(
                 challenge_id=challenge_pk,
@@ -125,14 +143,29 @@ def _answer(challenge: Challenge, auth_payload: str, now: datetime) -> None:
     result = factor_domain.factor_check_code(
         factor_id=challenge.factor_id, payload=auth_payload, now=now, match=match
     )
-    if result is factor_domain.CheckResult.APPROVED:
-        _transition(challenge.pk, Challenge.Status.APPROVED, now, date_responded=now)
+    if result.approved:
+        _transition(
+            challenge.pk,
+            Challenge.Status.APPROVED,
+            now,
+            date_responded=now,
+            recovery_codes_remaining=_recovery_remaining(challenge, result),
+        )
         return
+    if result is factor_domain.CheckResult.RESUBMITTED:
+        return  # the code just accepted, sent again: refused, and not a guess
     Challenge.objects.filter(pk=challenge.pk).update(
         failed_attempts=F("failed_attempts") + 1, date_updated=now
     )
     if challenge.failed_attempts + 1 >= MAX_ATTEMPTS:
         _transition(challenge.pk, Challenge.Status.DENIED, now, date_responded=now)
+
+
+def _recovery_remaining(challenge: Challenge, result: factor_domain.CheckResult) -> int | None:
+    """What a challenge approved by a recovery code reports (an extension); None otherwise."""
+    if result is not factor_domain.CheckResult.APPROVED_BY_RECOVERY_CODE:
+        return None
+    return factor_domain.recovery_codes_remaining(entity_id=challenge.entity_id)
 
 
 def _approve_in_one_statement(challenge: Challenge, auth_payload: str, now: datetime) -> bool:
@@ -243,10 +276,11 @@ def challenge_create(
         # else can see it, so its status needs no compare-and-set. The optimistic UPDATE has
         # just failed, so the check takes the locked path at once.
         result = factor_domain.factor_check_code(factor_id=factor.pk, payload=auth_payload, now=now)
-        if result is factor_domain.CheckResult.APPROVED:
+        if result.approved:
             challenge.status = Challenge.transitions.created_as(Challenge.Status.APPROVED)
             challenge.date_responded = now
-        else:
+            challenge.recovery_codes_remaining = _recovery_remaining(challenge, result)
+        elif result is not factor_domain.CheckResult.RESUBMITTED:
             challenge.failed_attempts = 1  # of MAX_ATTEMPTS: a first wrong code never denies
         challenge.save(force_insert=True)
         if challenge.status != Challenge.Status.PENDING:

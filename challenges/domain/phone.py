@@ -35,7 +35,7 @@ from channels import registry
 from factors.domain import CheckResult
 from factors.errors import FactorCodeUnavailable
 from factors.models import PHONE_FACTOR_CHANNELS, Factor
-from limits import geo
+from limits import special
 from verify_platform.lib import crypto
 from verify_platform.lib.clock import current_time
 from verify_platform.lib.errors import InvalidParameter
@@ -92,7 +92,7 @@ def _session_start(
     challenge_id: str | None = None,
 ) -> FactorCode:
     service = factor.service
-    geo.destination_country_permit(to=_destination_of(factor), account_id=service.account_id)
+    special.destination_permit(to=_destination_of(factor), account_id=service.account_id)
     session = FactorCode.objects.create(
         service=service,
         factor=factor,

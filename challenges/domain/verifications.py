@@ -36,7 +36,7 @@ from challenges.models import (
     Verification,
 )
 from limits import domain as limits
-from limits import geo
+from limits import special
 from services.models import Service
 from verify_platform.lib import sids
 from verify_platform.lib.clock import current_time
@@ -214,7 +214,7 @@ def verification_start(
     """
     plan = plan_for(service=service, channel=channel, to=to)
     if channel != "email":
-        geo.destination_country_permit(to=to, account_id=service.account_id)
+        special.destination_permit(to=to, account_id=service.account_id)
     moment = current_time(now)
     verification = _new(
         service=service,

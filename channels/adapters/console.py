@@ -1,12 +1,20 @@
-"""Development adapter: prints each message to stdout (a deploy check refuses it)."""
+"""Development adapter: each message is one INFO line of the `channels.console` logger (a
+deploy check refuses the adapter).
+
+A log line rather than a print: in the Celery worker a print is captured and re-logged by
+`celery.redirected`, and in every process a line of the logging format says which process
+sent what and when. With the `stream` option (tests) the message is written there instead.
+"""
 
 from __future__ import annotations
 
-import sys
+import logging
 import threading
 
 from channels.base import BaseChannelAdapter, DeliveryStatus, OutboundMessage, SendResult
 from channels.templates import render
+
+logger = logging.getLogger("channels.console")
 
 
 class ConsoleAdapter(BaseChannelAdapter):
@@ -15,15 +23,26 @@ class ConsoleAdapter(BaseChannelAdapter):
     _lock = threading.Lock()
 
     def send(self, message: OutboundMessage) -> SendResult:
-        stream = self.options.get("stream") or sys.stdout
         rendered = render(message)
-        text = rendered.body
-        if rendered.subject is not None:
-            text = f"Subject: {rendered.subject}\n{text}"
-        with self._lock:
-            stream.write(
-                f"--- {message.channel} to {message.to} (attempt {message.attempt_sid}) ---\n"
-                f"{text}\n---\n"
+        stream = self.options.get("stream")
+        if stream is None:
+            # One line per message: the breaks of a multi-line body (e-mail) become " | ",
+            # so no text in it (a service's name) can start a line of its own.
+            text = rendered.body
+            if rendered.subject is not None:
+                text = f"Subject: {rendered.subject}\n{text}"
+            text = " | ".join(line for line in text.splitlines() if line.strip())
+            logger.info(
+                "%s to %s (attempt %s): %s", message.channel, message.to, message.attempt_sid, text
             )
-            stream.flush()
+        else:
+            text = rendered.body
+            if rendered.subject is not None:
+                text = f"Subject: {rendered.subject}\n{text}"
+            with self._lock:
+                stream.write(
+                    f"--- {message.channel} to {message.to} (attempt {message.attempt_sid}) ---\n"
+                    f"{text}\n---\n"
+                )
+                stream.flush()
         return SendResult(status=DeliveryStatus.SENT, provider_message_id=message.attempt_sid)

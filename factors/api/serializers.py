@@ -68,6 +68,18 @@ class FactorUpdateForm(_ConfigFields):
     )
 
 
+class FactorsDeleteQuery(TwilioForm):
+    factor_type = serializers.ListField(
+        child=serializers.ChoiceField(FactorType.choices),
+        required=False,
+        allow_empty=False,
+        max_length=len(FactorType.choices),
+        help_text="**Extension**: the factor types to remove; repeat the key for each. "
+        "Default: `totp` and `recovery_codes` (turning two-factor sign-in off; phone factors "
+        "stay unless named).",
+    )
+
+
 _FACTOR_PATH = "/v2/Services/{o.service_id}/Entities/{o.entity.identity}/Factors/{o.sid}"
 
 

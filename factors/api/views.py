@@ -13,6 +13,7 @@ from factors import domain, queries
 from factors.api.entity_serializers import IDENTITY_PATTERN
 from factors.api.serializers import (
     FactorCreateForm,
+    FactorsDeleteQuery,
     FactorSerializer,
     FactorUpdateForm,
     NewFactorSerializer,
@@ -84,6 +85,30 @@ class FactorListView(TwilioView):
                 render=renderer(FactorSerializer, request),
             )
         )
+
+    @extend_schema(
+        operation_id="DeleteEntityFactors",
+        parameters=[FactorsDeleteQuery],
+        responses={204: None},
+        tags=["Factors"],
+        description="**Extension**: turn two-factor sign-in off for the entity in one call. "
+        "Deletes, in one transaction, every factor of the types named by `FactorType` "
+        "(query string; default `totp` and `recovery_codes`), each announced with a "
+        "`factor.deleted` event; the entity and its challenges (the audit trail) stay. "
+        "204 also when there was nothing to delete; an unknown service or entity is 404.",
+    )
+    def delete(self, request, service_sid: str, identity: str):
+        entity = entity_queries.entity_get(
+            account=self.account, service_sid=service_sid, identity=identity
+        )
+        # The query string, as for any DELETE; a form body is read too, so a filter sent
+        # there is never silently ignored (which would delete the default types instead).
+        source = "query" if "FactorType" in request.query_params else "data"
+        query = validated(FactorsDeleteQuery, request, source=source).validated_data
+        domain.factors_delete_of_entity(
+            entity=entity, factor_types=query.get("factor_type") or domain.TWO_FACTOR_TYPES
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class FactorDetailView(TwilioView):

@@ -3,6 +3,11 @@ challenges. Inside the caller's transaction it locks the factor row (so the thro
 the failure count cannot be outrun by parallel guesses, RFC 4226 7.3), then lets the booking
 statement of `factors.sql` decide whether a TOTP code wins: a step is accepted once, and never
 a step at or below one already accepted.
+
+A refused code counts toward the factor's failure streak, with one exception: the code of the
+step last accepted, sent again (a double-submitted login form, a retried request). Only the
+holder of a code that has just worked can send it, so it tells an attacker nothing; counting
+it would push the legitimate user toward the throttle and the lock.
 """
 
 from __future__ import annotations
@@ -40,8 +45,17 @@ _PHONE_CODE = re.compile(r"[0-9]{4,10}")
 
 class CheckResult(enum.Enum):
     APPROVED = "approved"
+    # A recovery code of the entity, consumed by this check.
+    APPROVED_BY_RECOVERY_CODE = "approved_by_recovery_code"
     WRONG = "wrong"
-    REPLAYED = "replayed"  # a valid code for a step already used (or an earlier one)
+    # A valid code for a step below the last one accepted: refused and counted.
+    REPLAYED = "replayed"
+    # The code of the step last accepted, sent again: refused, not counted as a failure.
+    RESUBMITTED = "resubmitted"
+
+    @property
+    def approved(self) -> bool:
+        return self in (CheckResult.APPROVED, CheckResult.APPROVED_BY_RECOVERY_CODE)
 
 
 # --- checking codes -------------------------------------------------------------------------
@@ -77,6 +91,7 @@ _CHECK_FIELDS = (
     "consecutive_failures",
     "next_check_at",
     "locked",
+    "last_accepted_step",
 )
 
 
@@ -114,6 +129,16 @@ def _consume_recovery_code(*, entity_id: str, canonical: str, now: datetime) -> 
     return won == 1
 
 
+def recovery_codes_remaining(*, entity_id: str) -> int:
+    """How many codes of the entity's recovery set are still unused: what a challenge
+    approved by one of them reports, so the user knows when to make a new set."""
+    return RecoveryCode.objects.filter(
+        factor__entity_id=entity_id,
+        factor__factor_type=FactorType.RECOVERY_CODES,
+        date_used__isnull=True,
+    ).count()
+
+
 def _compare(
     factor: Factor,
     payload: str,
@@ -124,13 +149,18 @@ def _compare(
     canonical = recovery.canonical(payload) if allow_recovery else None
     if canonical is not None:
         consumed = _consume_recovery_code(entity_id=factor.entity_id, canonical=canonical, now=now)
-        return CheckResult.APPROVED if consumed else CheckResult.WRONG
+        return CheckResult.APPROVED_BY_RECOVERY_CODE if consumed else CheckResult.WRONG
     if match is not None:
         return match()
     step = _matching_totp_step(factor, payload, now)
     if step is None:
         return CheckResult.WRONG
-    return CheckResult.APPROVED if _book_step(factor, step, now) else CheckResult.REPLAYED
+    if _book_step(factor, step, now):
+        return CheckResult.APPROVED
+    # The booking lost: `step` is at or below the last accepted step, read under the row lock.
+    if step == factor.last_accepted_step:
+        return CheckResult.RESUBMITTED
+    return CheckResult.REPLAYED
 
 
 def _matching_totp_step(factor: Factor, payload: str, now: datetime) -> int | None:
@@ -188,18 +218,21 @@ def factor_check_code(
     """Check a code against a factor and book the outcome. Call inside `transaction.atomic`.
 
     Raises FactorLocked / FactorThrottled (nothing is compared or counted then). Any refusal
-    after comparing, including a replayed code, counts as a consecutive failure; a success
-    resets the count (NIST SP 800-63B 5.2.2). `match` compares a code the server sent (a
-    phone factor's enrolment or challenge code) instead of the factor's own TOTP, so phone
-    codes share this throttle."""
+    after comparing, including a code of an earlier step, counts as a consecutive failure; a
+    success resets the count (NIST SP 800-63B 5.2.2). The code just accepted, sent again
+    (`RESUBMITTED`), is refused without counting and without a write. `match` compares a
+    code the server sent (a phone factor's enrolment or challenge code) instead of the
+    factor's own TOTP, so phone codes share this throttle."""
     now = current_time(now)
     factor = Factor.objects.select_for_update().only(*_CHECK_FIELDS).get(pk=factor_id)
     _gate(factor, now)
     result = _compare(factor, payload, now, allow_recovery, match)
-    if result is CheckResult.REPLAYED:
+    if result is CheckResult.REPLAYED or result is CheckResult.RESUBMITTED:
         # ASVS 2.8.5: a reused code is refused and logged (never the code itself).
-        logger.warning("replayed code refused factor=%s", factor.sid)
-    if result is CheckResult.APPROVED:
+        logger.warning("replayed code refused factor=%s (%s)", factor.sid, result.value)
+    if result is CheckResult.RESUBMITTED:
+        return result
+    if result.approved:
         Factor.objects.filter(pk=factor.pk).update(
             consecutive_failures=0, next_check_at=None, date_last_used=now
         )

@@ -4,9 +4,11 @@ verification by a first correct code, and deletion with its `factor.deleted` eve
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from entities.domain import entity_delete, entity_get_or_create
@@ -18,7 +20,7 @@ from services.domain import event_record
 from services.models import Service
 from verify_platform.lib import crypto
 from verify_platform.lib.clock import current_time
-from verify_platform.lib.errors import InvalidParameter
+from verify_platform.lib.errors import InvalidParameter, NotFound
 from verify_platform.lib.phones import TEXT_CHANNELS, is_landline, mask_phone, normalize_phone
 from verify_platform.lib.transitions import move
 
@@ -233,7 +235,9 @@ def factor_update(
         factor_validate_payload(factor=factor, payload=auth_payload, allow_recovery=False)
 
     with transaction.atomic():
-        current = Factor.objects.select_for_update().get(pk=factor.pk)
+        current = Factor.objects.select_for_update().filter(pk=factor.pk).first()
+        if current is None:  # deleted since it was read (e.g. an expired enrolment)
+            raise NotFound()
         changes: dict[str, Any] = {}
         if friendly_name is not None:
             changes["friendly_name"] = friendly_name
@@ -267,7 +271,7 @@ def factor_update(
 
 
 def factor_delete(*, factor: Factor) -> None:
-    """Deletes the factor with its challenges and recovery codes."""
+    """Deletes the factor with its recovery codes; its challenges stay (the audit trail)."""
     with transaction.atomic():
         _record(factor, "factor.deleted", status="deleted")
         factor.delete()
@@ -287,6 +291,60 @@ def factors_delete_with_entity(*, entity: Entity) -> int:
         for factor in factors:
             _record(factor, "factor.deleted", status="deleted")
         entity_delete(entity=entity)
+    return len(factors)
+
+
+# What turning two-factor sign-in off removes by default: the authenticator and the codes that
+# stand in for it. Phone factors are often the account's recovery channel, so they stay
+# unless named.
+TWO_FACTOR_TYPES = (FactorType.TOTP, FactorType.RECOVERY_CODES)
+
+
+def _delete_announced(factors: list[Factor]) -> None:
+    """Delete `factors` (locked by the caller), each announced with `factor.deleted`. Their
+    challenges stay (the audit trail); codes and sessions of the factors go with them."""
+    for factor in factors:
+        _record(factor, "factor.deleted", status="deleted")
+    Factor.objects.filter(pk__in=[factor.pk for factor in factors]).delete()
+
+
+def factors_delete_of_entity(
+    *, entity: Entity, factor_types: Iterable[str] = TWO_FACTOR_TYPES
+) -> int:
+    """Turn two-factor sign-in off for an entity in one transaction: every factor of
+    `factor_types` goes, each with its `factor.deleted` event. The entity row is locked as
+    `recovery_codes_create` locks it, so a new recovery set made at the same moment cannot
+    survive the call. Returns how many factors went (0 is not an error)."""
+    with transaction.atomic():
+        Entity.objects.select_for_update().filter(pk=entity.pk).first()
+        factors = list(
+            Factor.objects.select_for_update(of=("self",))
+            .select_related("service", "entity")
+            .filter(entity_id=entity.pk, factor_type__in=list(factor_types))
+            .order_by("date_created", "sid")
+        )
+        _delete_announced(factors)
+    return len(factors)
+
+
+def factors_expire_unverified(*, now: datetime | None = None, limit: int = 500) -> int:
+    """The sweeper's part for enrolments never completed: unverified factors older than
+    `VERIFY_UNVERIFIED_FACTOR_TTL_SECONDS` (0 keeps them) are deleted, at most `limit` per
+    call, with their `factor.deleted` events. Twilio's factor has no expired status, so
+    expiry is a deletion, not a status edge. Rows being verified right now are locked and
+    skipped; the verification wins, and one that comes after the delete finds no factor."""
+    ttl = settings.VERIFY_UNVERIFIED_FACTOR_TTL_SECONDS
+    if ttl <= 0:
+        return 0
+    cutoff = current_time(now) - timedelta(seconds=ttl)
+    with transaction.atomic():
+        factors = list(
+            Factor.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("service", "entity")
+            .filter(status=Factor.Status.UNVERIFIED, date_created__lte=cutoff)
+            .order_by("date_created")[:limit]
+        )
+        _delete_announced(factors)
     return len(factors)
 
 

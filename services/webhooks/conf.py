@@ -30,6 +30,8 @@ DEFAULTS: dict[str, Any] = {
     "SWEEP_BATCH": 500,
     "RESPONSE_BODY_LIMIT": 1024,
     "USER_AGENT": "VerifyPlatform-Webhooks/1.0",
+    # Loopback and private receivers (local development): only ever an explicit setting
+    # (VERIFY_WEBHOOK_ALLOW_PRIVATE_ADDRESSES), never implied by DEBUG.
     "ALLOW_PRIVATE_ADDRESSES": False,
 }
 

@@ -1,22 +1,34 @@
-"""Which addresses a webhook may call, decided on the very answer the connection uses.
+"""Which addresses a webhook may call: the one rule, applied when a URL is stored and again,
+on the very answer the connection uses, when it is called.
 
 A webhook URL is chosen by a tenant, so without a check it is a way to make our workers
-send requests into our own network (databases, metadata services, admin ports). Unless
-`ALLOW_PRIVATE_ADDRESSES` is set (development, tests), every address the host resolves to
-must be globally routable.
+send requests into our own network (databases, metadata services, admin ports). Unless the
+operator sets `ALLOW_PRIVATE_ADDRESSES` (`VERIFY_WEBHOOK_ALLOW_PRIVATE_ADDRESSES`, never
+implied by DEBUG), every address the host resolves to must be globally routable unicast,
+and a name under a suffix that only ever names private hosts (`.internal`, `.local`,
+`.localhost`, `.home.arpa`) is refused even when it does not resolve here. A URL with
+credentials is always refused: they would be sent to the host and kept in the delivery log.
 
-Checking a name and then letting the HTTP client resolve it again is not enough: a hostile
-DNS server can answer a public address to the check and 127.0.0.1 to the connection (DNS
-rebinding). So the host is resolved once, per connection, by `connect` below, which checks
-every address of that answer (IPv4 and IPv6) and connects only to those addresses; the HTTP
-layer (`services.webhooks.transport`) still speaks to the host name, so the Host header, TLS
-SNI and certificate verification are those of the URL.
+Stored (`url_problem`, from the API's form): the name is resolved and every address judged,
+so a tenant learns at once, with the reason, that a URL will never be called. A name that
+does not resolve yet is accepted; what it resolves to is judged when it is called.
+
+Called: checking a name and then letting the HTTP client resolve it again is not enough: a
+hostile DNS server can answer a public address to the check and 127.0.0.1 to the
+connection (DNS rebinding). So the host is resolved once, per connection, by `connect`
+below, which checks every address of that answer (IPv4 and IPv6) and connects only to
+those addresses; the HTTP layer (`services.webhooks.transport`) still speaks to the host
+name, so the Host header, TLS SNI and certificate verification are those of the URL.
+
+Every lookup goes through `resolver` (default `socket.getaddrinfo`, looked up at call time),
+the seam a caller or test can give another answer through.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,15 +37,32 @@ from urllib3.util.connection import allowed_gai_family
 from services.webhooks import conf
 
 AddrInfo = tuple[Any, ...]  # one entry of socket.getaddrinfo()
+Resolver = Callable[..., list[AddrInfo]]  # socket.getaddrinfo's signature
 
 
 class DestinationRefusedError(Exception):
-    """The host resolves to an address we do not call. Not an OSError on purpose: the HTTP
-    layers treat those as network faults (retried); this is permanent."""
+    """The host resolves to an address we do not call, or its name is one we never call.
+    Not an OSError on purpose: the HTTP layers treat those as network faults (retried);
+    this is permanent. `reason` says why in words a tenant can act on."""
 
-    def __init__(self, host: str, address: str) -> None:
-        super().__init__(f"{host} resolves to a non-public address")
+    def __init__(self, host: str, address: str | None = None, reason: str = "") -> None:
+        if not reason and address is not None:
+            kind = _address_kind(address)
+            if _is_literal(host):
+                reason = f"{host} is {kind}"
+            else:
+                reason = f"{host} resolves to {address}, {kind}"
+        super().__init__(reason or f"{host} is not a public destination")
         self.host, self.address = host, address
+        self.reason = str(self)
+
+
+def _is_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
 
 
 # Not globally reachable, though the `ipaddress` of older Pythons calls them global.
@@ -74,21 +103,118 @@ def address_allowed(address: str) -> bool:
     return _global_unicast(ip)
 
 
-def resolve(host: str, port: int | None) -> list[AddrInfo]:
+def _kind(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """What a refused address is, named after the rule that refuses it."""
+    if ip.is_unspecified:
+        return "the unspecified address"
+    if ip.is_loopback:
+        return "a loopback address"
+    if ip == _BROADCAST:
+        return "the broadcast address"
+    if ip.is_multicast:
+        return "a multicast address"
+    if ip.is_link_local:
+        return "a link-local address (where cloud metadata services answer)"
+    if ip in _SHARED:
+        return "a shared address (carrier-grade NAT, 100.64.0.0/10)"
+    if ip.version == 6 and ip in _UNIQUE_LOCAL:
+        return "a unique local (private) address"
+    if ip.is_private:
+        return "a private address"
+    return "not a public address"
+
+
+_BROADCAST = ipaddress.IPv4Address("255.255.255.255")
+_SHARED = ipaddress.IPv4Network("100.64.0.0/10")
+_UNIQUE_LOCAL = ipaddress.IPv6Network("fc00::/7")
+
+
+def _address_kind(address: str) -> str:
+    """The kind of a refused address; one behind an IPv6 form (mapped, NAT64, 6to4) is
+    named with that form."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return f"an IPv4-mapped form of {_kind(ip.ipv4_mapped)}"
+        if ip in _NAT64:
+            return f"a NAT64 form of {_kind(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))}"
+        if ip.sixtofour is not None and not _global_unicast(ip.sixtofour):
+            return f"a 6to4 form of {_kind(ip.sixtofour)}"
+    return _kind(ip)
+
+
+def address_problem(address: str) -> str | None:
+    """Why `address` is not called ("10.0.0.1 is a private address"), or None."""
+    return None if address_allowed(address) else f"{address} is {_address_kind(address)}"
+
+
+# Names that only ever lead to private hosts: RFC 6761 (localhost), RFC 6762 (local,
+# multicast DNS), RFC 8375 (home.arpa), and ICANN's 2024 reservation of `internal` for
+# private use (metadata.google.internal).
+_PRIVATE_SUFFIXES = ("localhost", "local", "internal", "home.arpa")
+
+
+def host_problem(host: str) -> str | None:
+    """Why the name `host` is never called whatever it resolves to (None: judge its
+    addresses)."""
+    name = host.rstrip(".").lower()
+    for suffix in _PRIVATE_SUFFIXES:
+        if name == suffix or name.endswith("." + suffix):
+            return f"{host} is a private host name (.{suffix})"
+    return None
+
+
+def resolve(host: str, port: int | None, *, resolver: Resolver | None = None) -> list[AddrInfo]:
     """The addresses to connect to, every one of them checked. Raises socket.gaierror when
     the name does not resolve, DestinationRefusedError when any address is not allowed (a
-    name that also points inward is refused whole, whichever address would be tried first)."""
+    name that also points inward is refused whole, whichever address would be tried first)
+    or when the name is a private one (resolved or not)."""
+    allow_private = conf.get("ALLOW_PRIVATE_ADDRESSES")
+    lookup = resolver or socket.getaddrinfo
     try:
-        infos = socket.getaddrinfo(host, port, allowed_gai_family(), socket.SOCK_STREAM)
+        infos = lookup(host, port, allowed_gai_family(), socket.SOCK_STREAM)
+        if not infos:
+            raise socket.gaierror(socket.EAI_NONAME, "no address")
     except UnicodeError as exc:  # a label the IDNA codec refuses: no such name
         raise socket.gaierror(socket.EAI_NONAME, f"invalid host name: {exc}") from exc
-    if not infos:
-        raise socket.gaierror(socket.EAI_NONAME, "no address")
-    if not conf.get("ALLOW_PRIVATE_ADDRESSES"):
+    except OSError:
+        if not allow_private and (reason := host_problem(host)):
+            raise DestinationRefusedError(host, reason=reason) from None
+        raise
+    if not allow_private:
         for info in infos:
             if not address_allowed(info[4][0]):
                 raise DestinationRefusedError(host, info[4][0])
+        if reason := host_problem(host):
+            raise DestinationRefusedError(host, reason=reason)
     return infos
+
+
+def url_problem(url: str, *, resolver: Resolver | None = None) -> str | None:
+    """Why a webhook URL (already an absolute http(s) URL) may not be stored, or None.
+
+    Credentials are always refused. Then, unless private destinations are allowed, the
+    host is resolved now and refused for any address or name that `resolve` refuses; a
+    name that does not resolve (yet) is accepted, and judged again at every call."""
+    parts = urlsplit(url)
+    if "@" in parts.netloc:
+        return "credentials (user:password@) are not allowed in the URL"
+    host = parts.hostname
+    if not host:
+        return "the URL has no host"
+    try:
+        port = parts.port
+    except ValueError:
+        return "the port is not valid"
+    if conf.get("ALLOW_PRIVATE_ADDRESSES"):
+        return None
+    try:
+        resolve(host, port, resolver=resolver)
+    except DestinationRefusedError as exc:
+        return exc.reason
+    except OSError:
+        return None
+    return None
 
 
 def connect(
@@ -98,11 +224,12 @@ def connect(
     timeout: float | None,
     source_address: tuple[str, int] | None = None,
     socket_options: list[tuple[int, int, int | bytes]] | None = None,
+    resolver: Resolver | None = None,
 ) -> socket.socket:
     """A TCP connection to one of the checked addresses of `host`, tried in the resolver's
     order; never a second lookup."""
     error: OSError | None = None
-    for family, socktype, proto, _canonname, sockaddr in resolve(host, port):
+    for family, socktype, proto, _canonname, sockaddr in resolve(host, port, resolver=resolver):
         sock = None
         try:
             sock = socket.socket(family, socktype, proto)

@@ -126,6 +126,7 @@ def test_challenge_fields_exactly(api, service, live_factor):
         "date_created", "date_updated", "date_responded", "expiration_date", "status",
         "responded_reason", "details", "hidden_details", "metadata", "factor_type", "url",
         "links",
+        "recovery_code_used", "recovery_codes_remaining",  # extensions
     }  # fmt: skip
     assert body["details"] == {"message": "Hi", "fields": []}
     assert body["metadata"] == {"os": "iOS"}

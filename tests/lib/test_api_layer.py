@@ -16,10 +16,9 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
-from challenges.api import serializers as challenge_serializers
-from challenges.api.serializers import (
-    ChallengeCreateForm,
-    ChallengeSerializer,
+from challenges.api import verification_serializers
+from challenges.api.serializers import ChallengeCreateForm, ChallengeSerializer
+from challenges.api.verification_serializers import (
     VerificationCheckForm,
     VerificationCheckSerializer,
     VerificationCreateForm,
@@ -271,7 +270,7 @@ def attempts(monkeypatch) -> list[DeliveryAttempt]:
             date_created=T0,
         ),
     ]
-    monkeypatch.setattr(challenge_serializers, "visible_attempts", lambda verification: shown)
+    monkeypatch.setattr(verification_serializers, "visible_attempts", lambda verification: shown)
     return shown
 
 

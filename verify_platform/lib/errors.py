@@ -54,6 +54,38 @@ class RequestTooLarge(VerifyError):
     status, code, default_message = 413, 20413, "Request body too large"
 
 
+class MalformedRequest(VerifyError):
+    """The HTTP server could not parse the request (request line, header syntax, framing):
+    answered by the gunicorn worker (`verify_platform.gunicorn_worker`), never by a view."""
+
+    status, code, default_message = 400, 20400, "Malformed HTTP request"
+
+
+class Forbidden(VerifyError):
+    status, code, default_message = 403, 20403, "Forbidden"
+
+
+class UriTooLong(VerifyError):
+    """The request line is over the HTTP server's limit (4094 bytes, gunicorn.conf.py)."""
+
+    status, code, default_message = 414, 20414, "Request line too long"
+
+
+class ExpectationFailed(VerifyError):
+    status, code, default_message = 417, 20417, "Unsupported Expect header"
+
+
+class HeaderFieldsTooLarge(VerifyError):
+    """A header field is over the HTTP server's limit (8190 bytes), or there are too many
+    (100), gunicorn.conf.py."""
+
+    status, code, default_message = 431, 20431, "Request header fields too large"
+
+
+class TransferCodingNotImplemented(VerifyError):
+    status, code, default_message = 501, 20501, "Unsupported transfer coding"
+
+
 class InvalidParameter(VerifyError):
     status, code = 400, 60200
 

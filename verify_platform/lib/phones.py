@@ -1,4 +1,5 @@
-"""Phone numbers: parsing to E.164 through phonenumbers, and the masked form shown after
+"""Phone numbers: parsing to E.164 through phonenumbers, the kind of destination a number
+is (ordinary, or a special range that toll fraud uses), and the masked form shown after
 creation.
 
 Lives in `lib` (no models) so that the Verifications API (`challenges`) and phone factors
@@ -17,6 +18,43 @@ TEXT_CHANNELS = ("sms", "whatsapp")  # need a mobile: a landline cannot receive 
 # A leading +, then digits with the usual separators; phonenumbers would also accept letters
 # (vanity numbers), extensions and non-ASCII digits, none of which belongs in a To.
 _PHONE_SHAPE = re.compile(r"\+[0-9][0-9 ().-]{2,24}")
+_E164_MAX_LENGTH = 16  # "+" and at most 15 digits (ITU-T E.164)
+
+# Special destinations, refused by default (`limits.special`): a code sent to one of them
+# earns its holder money (premium rate, shared cost) or reaches no person the tenant can
+# know (pagers, voicemail access, personal and universal access numbers that forward
+# anywhere, satellite and other non-geographic networks billed at international rates).
+# Keys are what an account lists in `Account.allowed_special_numbers`.
+SPECIAL_NUMBER_TYPES: dict[str, str] = {
+    "premium_rate": "premium rate",
+    "shared_cost": "shared cost",
+    "uan": "universal access (UAN)",
+    "personal_number": "personal number",
+    "pager": "pager",
+    "voicemail": "voicemail access",
+    "satellite": "satellite (+870, +881)",
+    "international_network": "international network (+882, +883 and other non-geographic)",
+    "international_freephone": "international freephone (+800)",
+}
+_SPECIAL_BY_TYPE = {
+    phonenumbers.PhoneNumberType.PREMIUM_RATE: "premium_rate",
+    phonenumbers.PhoneNumberType.SHARED_COST: "shared_cost",
+    phonenumbers.PhoneNumberType.UAN: "uan",
+    phonenumbers.PhoneNumberType.PERSONAL_NUMBER: "personal_number",
+    phonenumbers.PhoneNumberType.PAGER: "pager",
+    phonenumbers.PhoneNumberType.VOICEMAIL: "voicemail",
+}
+# Non-geographic country codes (phonenumbers' region "001") that no type above covers:
+# +800 is typed TOLL_FREE and +870, +881 MOBILE, yet the caller pays international rates.
+# +878 is ITU's Universal Personal Telecommunications. Any other non-geographic code (one
+# phonenumbers learns later included) counts as an international network.
+_SPECIAL_BY_CODE = {
+    800: "international_freephone",
+    870: "satellite",
+    881: "satellite",
+    878: "personal_number",
+}
+_NON_GEOGRAPHIC = frozenset(phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS)
 
 
 def normalize_phone(raw: str) -> str | None:
@@ -31,10 +69,23 @@ def is_landline(e164: str) -> bool:
     return _facts(e164)[1]
 
 
+def special_type(e164: str) -> str | None:
+    """The `SPECIAL_NUMBER_TYPES` key of a valid number's range, or None for an ordinary
+    number (and for anything that is not a valid number)."""
+    return _facts(e164)[2]
+
+
+def _special(number: phonenumbers.PhoneNumber, kind: int) -> str | None:
+    special = _SPECIAL_BY_TYPE.get(kind)
+    if special is None and number.country_code in _NON_GEOGRAPHIC:
+        special = _SPECIAL_BY_CODE.get(number.country_code, "international_network")
+    return special
+
+
 @functools.lru_cache(maxsize=4096)
-def _facts(text: str) -> tuple[str | None, bool]:
+def _facts(text: str) -> tuple[str | None, bool, str | None]:
     """(the E.164 form if `text` is a valid number without extension, whether phonenumbers
-    types it a landline), from one parse and one typing.
+    types it a landline, its special type if any), from one parse and one typing.
 
     phonenumbers costs more than the rest of a Verification's form: `is_valid_number` and
     `number_type` each find the number's region and type it again, and a create asks both
@@ -46,12 +97,15 @@ def _facts(text: str) -> tuple[str | None, bool]:
     try:
         number = phonenumbers.parse(text, None)
     except phonenumbers.NumberParseException:
-        return None, False
+        return None, False, None
     kind = phonenumbers.number_type(number)
     landline = kind == phonenumbers.PhoneNumberType.FIXED_LINE
     if number.extension or kind == phonenumbers.PhoneNumberType.UNKNOWN:
-        return None, landline
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), landline
+        return None, landline, None
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if len(e164) > _E164_MAX_LENGTH:  # phonenumbers' metadata allows a few longer ones
+        return None, landline, None
+    return e164, landline, _special(number, kind)
 
 
 def mask_phone(e164: str) -> str:

@@ -74,6 +74,16 @@ class Command(BaseCommand):
             )
         return f"PostgreSQL, database {db['NAME']} on {host or 'localhost'}"
 
+    def _webhooks(self) -> str:
+        """Whether webhooks may call this machine: `make run` allows it for local receivers,
+        which production refuses by default, so the banner says which applies."""
+        if settings.VERIFY_WEBHOOKS.get("ALLOW_PRIVATE_ADDRESSES"):
+            return (
+                "may call loopback and private addresses (VERIFY_WEBHOOK_ALLOW_PRIVATE_ADDRESSES"
+                "=true, set by make run for receivers on this machine)"
+            )
+        return "public addresses only (VERIFY_WEBHOOK_ALLOW_PRIVATE_ADDRESSES is off)"
+
     def _banner(self, creds: dict, base_url: str) -> str:
         service = Service.objects.filter(pk=creds["service_sid"]).first()
         return "\n".join(
@@ -88,6 +98,7 @@ class Command(BaseCommand):
                 f"  Service SID     {creds['service_sid']}" + ("" if service else "   (deleted)"),
                 f"  Operator login  {base_url}/admin  "
                 f"{creds['operator_username']} / {creds['operator_password']}",
+                f"  Webhooks        {self._webhooks()}",
                 "",
                 "Try it:",
                 f"  curl -u {creds['account_sid']}:{creds['auth_token']} "

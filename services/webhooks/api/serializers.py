@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from services.models import Webhook
-from services.webhooks import events
+from services.webhooks import destinations, events
 from verify_platform.lib.api.fields import AbsoluteUrlField
 from verify_platform.lib.api.forms import TwilioForm
 
@@ -23,6 +23,10 @@ _url_validator = URLValidator(schemes=["http", "https"])
 
 
 class WebhookUrlField(serializers.CharField):
+    """An absolute http(s) URL that the delivery check would call: refused now, with the
+    reason, rather than stored and failed at every delivery (`destinations.url_problem`:
+    the name is resolved here, and judged again at every call)."""
+
     def __init__(self, **kwargs):
         super().__init__(max_length=2048, **kwargs)
 
@@ -32,6 +36,9 @@ class WebhookUrlField(serializers.CharField):
             _url_validator(value)
         except DjangoValidationError:
             raise serializers.ValidationError("must be an absolute http or https URL") from None
+        problem = destinations.url_problem(value)
+        if problem:
+            raise serializers.ValidationError(f"not an allowed destination: {problem}")
         return value
 
 

@@ -13,24 +13,34 @@ from django.contrib.messages import middleware as messages_middleware
 from django.contrib.sessions import middleware as sessions_middleware
 
 from verify_platform.lib.api.exceptions import error_response
-from verify_platform.lib.errors import RequestTooLarge
+from verify_platform.lib.errors import NotFound, RequestTooLarge
+from verify_platform.lib.logsafe import escape
 
 logger = logging.getLogger("verify_platform.requests")
 API_PREFIX = "/v2/"
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 
 
-class BodySizeLimitMiddleware:
-    """413 for a declared body over the limit, before a byte of it is read.
+class RequestLimitsMiddleware:
+    """Refuses, before any view or query runs, what no view could serve.
 
-    Django's own limit (DATA_UPLOAD_MAX_MEMORY_SIZE) is enforced only when the form is parsed
-    and surfaces as a 400; a client deserves to know the body was too large.
+    - A path with a non-printable character (NUL, CR/LF, other controls, separators): 404
+      in Twilio's shape, for every path, the admin's included. No route names such a thing,
+      PostgreSQL cannot even compare text with NUL in it (the query raises), and the API's
+      path converters (`verify_platform.lib.api.converters`) only check shapes.
+    - A declared body over the limit: 413, before a byte of it is read. Django's own limit
+      (DATA_UPLOAD_MAX_MEMORY_SIZE) is enforced only when the form is parsed and surfaces as
+      a 400; a client deserves to know the body was too large.
+
+    Both checks are a C-level scan of the path and one header read (well under a microsecond).
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        if not request.path_info.isprintable():
+            return error_response(NotFound(request.path))
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -42,7 +52,9 @@ class BodySizeLimitMiddleware:
 
 class RequestLogMiddleware:
     """One line per request: id, account, method, path, status, latency. Never a body,
-    header value or query string, which is where secrets and codes travel."""
+    header value or query string, which is where secrets and codes travel. The method and
+    path are escaped (`verify_platform.lib.logsafe`), so a CR/LF in a URL cannot add a line;
+    the LOGGING formatter escapes every record again, whoever logs it."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -59,8 +71,8 @@ class RequestLogMiddleware:
                 "request_id=%s account=%s method=%s path=%s status=%s latency_ms=%.1f",
                 request_id,
                 _account_sid(request),
-                request.method,
-                request.path,
+                escape(request.method),
+                escape(request.path),
                 response.status_code,
                 (time.perf_counter() - started) * 1000,
             )

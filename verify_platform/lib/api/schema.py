@@ -4,8 +4,9 @@ drf-spectacular sees each view on its own, so three facts that hold for all of t
 added here rather than on each view: list pages are Twilio's envelope (`{<key>: [...],
 meta: {...}}`), not a bare array; every error is Twilio's error body; and the statuses any
 operation can answer (401 without valid credentials, 404 for an unknown or another tenant's
-identifier, 400 for bad parameters, 413 for an oversized body, 503 while the database is
-away) are documented, so clients and schema-driven tests know them.
+identifier, 400 for bad parameters or a malformed request, 413 for an oversized body, 414
+and 431 for an oversized request line or header, 503 while the database is away) are
+documented, so clients and schema-driven tests know them.
 """
 
 from __future__ import annotations
@@ -53,10 +54,13 @@ PAGE_META_SCHEMA: dict[str, Any] = {
 }
 
 COMMON_ERRORS = {
-    "400": "60200 invalid parameter; the message names it.",
+    "400": "60200 invalid parameter; the message names it. 20400 for a request the HTTP "
+    "server cannot parse (request line, header syntax, framing).",
     "401": "20003 authentication failed: missing, unknown or wrong credentials.",
     "404": "20404 not found: an unknown identifier, or one of another account.",
     "413": "20413 the request body is too large.",
+    "414": "20414 the request line (path and query) is over 4094 bytes.",
+    "431": "20431 a header field is over 8190 bytes, or there are more than 100.",
     "503": "20503 the service is temporarily unavailable; retry after `Retry-After` seconds.",
 }
 
@@ -103,11 +107,11 @@ def possible_errors(operation: dict[str, Any]) -> list[str]:
     than methods: AutoSchema's own attribute names stay drf-spectacular's)."""
     params = operation.get("parameters", [])
     has_body = "requestBody" in operation
-    codes = ["401", "503"]
+    # 400 (a malformed request), 414 and 431 come from the HTTP server, whatever the operation
+    # (verify_platform/gunicorn_worker.py).
+    codes = ["400", "401", "414", "431", "503"]
     if any(p.get("in") == "path" for p in params):
         codes.append("404")
-    if has_body or any(p.get("in") == "query" for p in params):
-        codes.append("400")
     if has_body:
         codes.append("413")
     return sorted(codes)
