@@ -6,18 +6,16 @@ ISO 3166 alpha-2 codes (empty: every country). A start to another country is ref
 anything is written, counted or sent: 403 with Twilio's code for Verify Geo Permissions.
 Email destinations are not phone numbers and are not judged.
 
-A number in the account's Safe List (`limits.models.SafeListNumber`) is never refused here,
-as Twilio's Safe List is never blocked by Geo Permissions. The list is read only for a
-number that would otherwise be refused: starts to allowed countries never query it.
+`limits.special.destination_permit` applies this rule together with the special-number rule:
+a number in the account's Safe List (`limits.models.SafeListNumber`) is never refused, as
+Twilio's Safe List is never blocked by Geo Permissions, and the list is read only for a
+number that would otherwise be refused.
 """
 
 from __future__ import annotations
 
 import phonenumbers
 from django.conf import settings
-
-from limits import queries
-from limits.errors import DestinationCountryBlocked
 
 
 def allowed_countries() -> frozenset[str]:
@@ -35,12 +33,3 @@ def country_allowed(to: str) -> bool:
     except phonenumbers.NumberParseException:
         region = None
     return region in allowed
-
-
-def destination_country_permit(*, to: str, account_id: str) -> None:
-    """Raise DestinationCountryBlocked unless `to` (E.164) is in an allowed country or in the
-    Safe List of account `account_id`; the Safe List is read only for a refusal."""
-    if country_allowed(to):
-        return
-    if not queries.safe_list_contains(account_id=account_id, phone_number=to):
-        raise DestinationCountryBlocked()

@@ -49,11 +49,6 @@ def safe_list_number_get(*, account: Account, phone_number: str) -> SafeListNumb
     return entry
 
 
-def safe_list_contains(*, account_id: str, phone_number: str) -> bool:
-    """`phone_number` is an E.164 destination the engine already normalised."""
-    return SafeListNumber.objects.filter(account_id=account_id, phone_number=phone_number).exists()
-
-
 def destination_exceptions(*, account_id: str, phone_number: str) -> tuple[list[str], bool]:
     """(the special number types account `account_id` allows, whether `phone_number` is in
     its Safe List), in one query: what may lift a refusal of that destination."""
