@@ -4,6 +4,8 @@ workload; a worker per core plus threads hides database round-trips."""
 import gc
 import math
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 
@@ -54,6 +56,16 @@ max_requests_jitter = 5000
 accesslog = None  # the application logs one line per request itself
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# Prometheus multiprocess mode (/metrics, verify_platform/metrics): every worker writes its
+# values to files in this directory and a scrape merges them, the files of exited workers
+# included, so counters survive worker restarts. gunicorn sets it in the environment before
+# the app is loaded (prometheus_client reads it at import); `on_starting` empties it. Without
+# PROMETHEUS_MULTIPROC_DIR each run gets its own directory, removed when the master exits.
+METRICS_DIR_OWNED = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+METRICS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.path.join(
+    tempfile.gettempdir(), f"verify-platform-metrics-{os.getpid()}"
+)
+raw_env = [f"PROMETHEUS_MULTIPROC_DIR={METRICS_DIR}"]
 
 
 def on_starting(server) -> None:
@@ -63,6 +75,32 @@ def on_starting(server) -> None:
     from verify_platform.startup import refuse_insecure_start
 
     refuse_insecure_start()
+    metrics_dir_prepare(METRICS_DIR)
+
+
+def metrics_dir_prepare(path: str) -> None:
+    """Make the metrics directory and delete what an earlier run left: a new master starts
+    its counters from zero (a counter reset to Prometheus). The master itself writes no
+    file (every metric has labels, so none has a value before something is counted)."""
+    directory = Path(path)
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink(missing_ok=True)
+
+
+def child_exit(server, worker) -> None:
+    """A worker exited (recycled by max_requests, killed by the timeout): its file stays,
+    so what it counted is still in the totals; its live gauges, if any, are dropped."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, METRICS_DIR)
+
+
+def on_exit(server) -> None:
+    """Remove the per-run metrics directory this configuration made (not one the operator
+    named in PROMETHEUS_MULTIPROC_DIR)."""
+    if METRICS_DIR_OWNED:
+        shutil.rmtree(METRICS_DIR, ignore_errors=True)
 
 
 def post_worker_init(worker) -> None:

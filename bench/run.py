@@ -38,6 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import history  # noqa: E402
 from bench import wrk as wrk_tool  # noqa: E402
 from bench.loadgen import percentile, run_at_rate  # noqa: E402
 from bench.scenarios import (  # noqa: E402
@@ -47,6 +48,7 @@ from bench.scenarios import (  # noqa: E402
     SATURATION,
     WARM,
     Scenario,
+    history_scenarios,
     http_scenarios,
     saturation_run,
 )
@@ -331,6 +333,18 @@ def main(argv: list[str]) -> int:
     ap.add_argument(
         "--smoke", action="store_true", help="a few seconds each, to keep the harness working"
     )
+    ap.add_argument(
+        "--history",
+        action="store_true",
+        help="the hot scenarios on the empty database, then again beside a year of old rows "
+        "(bench/history.py); prints the ratio",
+    )
+    ap.add_argument(
+        "--history-rows",
+        type=int,
+        default=1_000_000,
+        help="old rows of each kind (challenges, events, verifications, attempts) for --history",
+    )
     args = ap.parse_args(argv)
     if args.smoke:
         args.duration, args.messages, args.fallbacks, args.in_process = 1.0, 100, 50, 10
@@ -378,7 +392,6 @@ def main(argv: list[str]) -> int:
 
         django.setup()
         import verify_platform.celery  # noqa: F401 (the app seeded sends are queued through)
-        from bench import querycount
 
         fixtures = seed("base")
         procs.append(
@@ -403,68 +416,40 @@ def main(argv: list[str]) -> int:
         ).decode()
         headers = {"Authorization": f"Basic {auth}"}
 
-        results: dict[str, dict] = {}
-        baseline_script: list[Path] = []
-
-        def baseline_now(seconds: int) -> float:
-            """The baseline's saturation rate now, for a scenario's sandwich."""
-            run = wrk_tool.run(
-                wrk,
-                baseline_script[0],
-                f"http://127.0.0.1:{port}",
-                connections=args.connections,
-                seconds=seconds,
-            )
-            return run["requests_per_s"]
-
-        for sc in http_scenarios():
-            if only and sc.name != "baseline" and sc.name not in only:
-                continue
-            sc.prepare(fixtures, seed)
-            sc.provision(QUERIES, args.in_process + 2)
-            per_request = querycount.http_queries(
-                sc.load(QUERIES).python, headers, sc.expect_status, count=args.in_process
-            )
-            log(f"measuring {sc.name}")
-            results[sc.name] = measure_http(
-                sc,
-                wrk=wrk,
-                tmp=tmp,
-                port=port,
-                headers=headers,
-                args=args,
-                warm=warm,
-                base=results.get("baseline", {}).get("requests_per_s", 0.0),
-                baseline_now=baseline_now if baseline_script else None,
-            )
-            results[sc.name]["per_request"] = per_request
-            if sc.name == "baseline":
-                baseline_script.append(
-                    wrk_tool.script(
-                        sc.load(SATURATION).lua, headers, tmp / "baseline-adjacent.lua", None
-                    )
-                )
-        # The baseline again, after the scenarios: a shared machine's noise can hit either
-        # run, and ratios are judged against the better of the two (the conservative side).
-        log("measuring baseline again")
-        again = baseline_now(int(args.duration))
-        results["baseline"]["requests_per_s_first"] = results["baseline"]["requests_per_s"]
-        results["baseline"]["requests_per_s_again"] = again
-        results["baseline"]["requests_per_s"] = max(results["baseline"]["requests_per_s"], again)
-        base = results["baseline"]["requests_per_s"]
-        best = max(
-            [base, *(b for r in results.values() for b in r.get("baseline_adjacent_per_s", ()))]
+        scenarios = history_scenarios() if args.history else http_scenarios()
+        results = measure_http_scenarios(
+            scenarios,
+            fixtures=fixtures,
+            seed=seed,
+            args=args,
+            wrk=wrk,
+            tmp=tmp,
+            port=port,
+            headers=headers,
+            warm=warm,
+            only=only,
         )
-        results["baseline"]["requests_per_s_best"] = best
-        base_cpu = _request_cpu(results["baseline"]["per_request"])
-        for r in results.values():
-            r["ratio_to_baseline"] = adjacent_ratio(r, base)
-            r["ratio_to_best_baseline"] = round(r["requests_per_s"] / best, 3) if best else None
-            cpu = _request_cpu(r["per_request"])
-            if base_cpu and cpu:
-                # Same direction as the rate ratio: baseline CPU / this scenario's CPU, the
-                # app's and PostgreSQL's together where both were measured.
-                r["per_request"]["cpu_ratio_to_baseline"] = round(base_cpu / cpu, 3)
+        if args.history:
+            return history.run(
+                scenarios,
+                results,
+                measure=lambda again: measure_http_scenarios(
+                    again,
+                    fixtures=fixtures,
+                    seed=seed,
+                    args=args,
+                    wrk=wrk,
+                    tmp=tmp,
+                    port=port,
+                    headers=headers,
+                    warm=warm,
+                    only=set(),
+                ),
+                fixtures=fixtures,
+                args=args,
+                results_dir=RESULTS,
+                log=log,
+            )
 
         if not only or only & set(WORKER_SCENARIOS):
             results.update(
@@ -541,6 +526,86 @@ def main(argv: list[str]) -> int:
         redis.stop()
         postgres.stop()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def measure_http_scenarios(
+    scenarios: list[Scenario],
+    *,
+    fixtures: dict,
+    seed: Seeder,
+    args: argparse.Namespace,
+    wrk: str,
+    tmp: Path,
+    port: int,
+    headers: dict[str, str],
+    warm: int,
+    only: set[str],
+) -> dict[str, dict]:
+    """Every HTTP scenario (the baseline first), each sandwiched between baseline runs, then
+    the baseline again; rates and CPU as ratios to the baseline."""
+    from bench import querycount
+
+    results: dict[str, dict] = {}
+    baseline_script: list[Path] = []
+
+    def baseline_now(seconds: int) -> float:
+        """The baseline's saturation rate now, for a scenario's sandwich."""
+        run = wrk_tool.run(
+            wrk,
+            baseline_script[0],
+            f"http://127.0.0.1:{port}",
+            connections=args.connections,
+            seconds=seconds,
+        )
+        return run["requests_per_s"]
+
+    for sc in scenarios:
+        if only and sc.name != "baseline" and sc.name not in only:
+            continue
+        sc.prepare(fixtures, seed)
+        sc.provision(QUERIES, args.in_process + 2)
+        per_request = querycount.http_queries(
+            sc.load(QUERIES).python, headers, sc.expect_status, count=args.in_process
+        )
+        log(f"measuring {sc.name}")
+        results[sc.name] = measure_http(
+            sc,
+            wrk=wrk,
+            tmp=tmp,
+            port=port,
+            headers=headers,
+            args=args,
+            warm=warm,
+            base=results.get("baseline", {}).get("requests_per_s", 0.0),
+            baseline_now=baseline_now if baseline_script else None,
+        )
+        results[sc.name]["per_request"] = per_request
+        if sc.name == "baseline":
+            baseline_script.append(
+                wrk_tool.script(
+                    sc.load(SATURATION).lua, headers, tmp / "baseline-adjacent.lua", None
+                )
+            )
+    # The baseline again, after the scenarios: a shared machine's noise can hit either
+    # run, and ratios are judged against the better of the two (the conservative side).
+    log("measuring baseline again")
+    again = baseline_now(int(args.duration))
+    results["baseline"]["requests_per_s_first"] = results["baseline"]["requests_per_s"]
+    results["baseline"]["requests_per_s_again"] = again
+    results["baseline"]["requests_per_s"] = max(results["baseline"]["requests_per_s"], again)
+    base = results["baseline"]["requests_per_s"]
+    best = max([base, *(b for r in results.values() for b in r.get("baseline_adjacent_per_s", ()))])
+    results["baseline"]["requests_per_s_best"] = best
+    base_cpu = _request_cpu(results["baseline"]["per_request"])
+    for r in results.values():
+        r["ratio_to_baseline"] = adjacent_ratio(r, base)
+        r["ratio_to_best_baseline"] = round(r["requests_per_s"] / best, 3) if best else None
+        cpu = _request_cpu(r["per_request"])
+        if base_cpu and cpu:
+            # Same direction as the rate ratio: baseline CPU / this scenario's CPU, the
+            # app's and PostgreSQL's together where both were measured.
+            r["per_request"]["cpu_ratio_to_baseline"] = round(base_cpu / cpu, 3)
+    return results
 
 
 def measure_workers(

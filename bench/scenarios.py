@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bench.loadgen import Request
 from bench.seed import CHECK_CODE, FIRST_NUMBER, TO_FORMATS
@@ -88,11 +88,14 @@ class VerificationCreate(Scenario):
             "POST Verifications (sms, enqueue only): a new To each time",
             expect_status=201,
         )
+        # Whose number range it draws from (seed.TO_FORMATS); a second phase of one run
+        # (--history) switches to a range of its own.
+        self.to_key = self.name
 
     def load(self, run: int) -> Load:
         svc = self.state["fixtures"]["service_sid"]
         path = f"/v2/Services/{svc}/Verifications"
-        fmt = TO_FORMATS[self.name]
+        fmt = TO_FORMATS[self.to_key]
         base = FIRST_NUMBER + run * NUMBERS_PER_RUN
         prefix, number = _lua_phone(fmt)
         lua = (
@@ -223,6 +226,41 @@ end"""
             )
 
         return Load(lua, make)
+
+
+class AttemptsSummary(Static):
+    """The Attempts API's summary of the last day, account-wide: on a year of history it must
+    read the day's rows, not the year's."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "attempts_summary",
+            "GET /v2/Attempts/Summary of the last day (the Attempts API)",
+            lambda f: (
+                "/v2/Attempts/Summary?DateCreatedAfter="
+                + (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            ),
+        )
+
+
+def attempts_api_exists() -> bool:
+    """The Attempts API is served (call after django.setup())."""
+    from django.urls import Resolver404, resolve
+
+    try:
+        resolve("/v2/Attempts/Summary")
+    except Resolver404:
+        return False
+    return True
+
+
+def history_scenarios() -> list[Scenario]:
+    """What --history measures with and without a year of old rows."""
+    names = {"baseline", "totp_challenge", "verification_create", "verification_check"}
+    chosen = [sc for sc in http_scenarios() if sc.name in names]
+    if attempts_api_exists():
+        chosen.append(AttemptsSummary())
+    return chosen
 
 
 def http_scenarios() -> list[Scenario]:

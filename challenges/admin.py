@@ -11,7 +11,35 @@ from challenges import domain
 from challenges.errors import MaxSendAttemptsReached
 from challenges.models import Challenge, DeliveryAttempt, Verification
 from services.models import Event
+from verify_platform.lib.admin import at_seconds, clipped, seconds_column
 from verify_platform.lib.errors import NotFound
+
+_created = seconds_column("date_created", "created (UTC)")
+
+
+@admin.display(description="factor", ordering="factor")
+def _factor(obj: Challenge) -> str:
+    return clipped(obj.factor_id)
+
+
+@admin.display(description="entity", ordering="entity__identity")
+def _entity(obj: Challenge) -> str:
+    return clipped(obj.entity)
+
+
+@admin.display(description="service", ordering="service")
+def _service(obj) -> str:
+    return clipped(obj.service)
+
+
+@admin.display(description="sends", ordering="send_count")
+def _sends(obj: Verification) -> int:
+    return obj.send_count
+
+
+@admin.display(description="to", ordering="to")
+def _to(obj: Verification) -> str:
+    return clipped(obj.to)
 
 
 @admin.register(Challenge)
@@ -19,17 +47,18 @@ class ChallengeAdmin(admin.ModelAdmin):
     list_display = (
         "sid",
         "status",
-        "factor",
-        "entity",
+        _factor,
+        _entity,
         "failed_attempts",
-        "expiration_date",
-        "date_responded",
-        "date_created",
+        seconds_column("expiration_date", "expires (UTC)"),
+        seconds_column("date_responded", "responded (UTC)"),
+        _created,
     )
     list_filter = ("status", "factor__factor_type", "responded_reason")
     search_fields = ("sid", "factor__sid", "entity__identity", "service__sid")
-    list_select_related = ("factor", "entity")
+    list_select_related = ("entity",)
     date_hierarchy = "date_created"
+    ordering = ("-date_created",)
     fields = (
         "sid",
         "service",
@@ -59,17 +88,24 @@ class ChallengeAdmin(admin.ModelAdmin):
 
     @admin.display(description="Delivery (phone factors)")
     def delivery(self, obj: Challenge) -> str:
-        """The timeline of a phone challenge's code: channel and outcome of each step (never
-        the code, nor the number)."""
+        """The timeline of a phone challenge's code, newest first: channel and outcome of
+        each step (never the code, nor the number)."""
         rows = DeliveryAttempt.objects.filter(factor_code__challenge_id=obj.sid).order_by(
-            "date_created", "send_number", "step"
+            "-date_created", "-send_number", "-step"
         )
         return (
             format_html_join(
                 "\n",
-                "<div>step {} &middot; {} &middot; {} &middot; sent {} &middot; {}</div>",
+                '<div class="timeline">step {} &middot; {} &middot; {} &middot; sent {} '
+                "&middot; {}</div>",
                 (
-                    (a.step, a.channel, a.status, a.date_sent or "-", a.error_message or "")
+                    (
+                        a.step,
+                        a.channel,
+                        a.status,
+                        at_seconds(a.date_sent),
+                        a.error_message or "",
+                    )
                     for a in rows
                 ),
             )
@@ -78,12 +114,13 @@ class ChallengeAdmin(admin.ModelAdmin):
 
     @admin.display(description="Events")
     def events(self, obj: Challenge) -> str:
-        rows = Event.objects.filter(resource_sid=obj.sid).order_by("date_created", "sid")
+        """Newest first, to the second."""
+        rows = Event.objects.filter(resource_sid=obj.sid).order_by("-date_created", "-sid")
         return (
             format_html_join(
                 "\n",
-                "<div>{} &middot; {} &middot; {}</div>",
-                ((e.date_created, e.type, e.sid) for e in rows),
+                '<div class="timeline">{} &middot; {} &middot; {}</div>',
+                ((at_seconds(e.date_created), e.type, e.sid) for e in rows),
             )
             or "-"
         )
@@ -99,15 +136,16 @@ class DeliveryAttemptInline(admin.TabularInline):
         "adapter",
         "status",
         "tries",
-        "due_at",
-        "date_sent",
+        "due",
+        "sent",
         "provider_message_id",
         "error_code",
         "error_message",
-        "date_updated",
+        "updated",
     )
     readonly_fields = fields
-    ordering = ("date_created", "send_number", "step")
+    # The timeline newest first: the last send's last step on top.
+    ordering = ("-date_created", "-send_number", "-step")
     extra = 0
     can_delete = False
     verbose_name = "delivery attempt"
@@ -116,14 +154,27 @@ class DeliveryAttemptInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
+    @admin.display(description="due (UTC)")
+    def due(self, obj: DeliveryAttempt) -> str:
+        return at_seconds(obj.due_at)
+
+    @admin.display(description="sent (UTC)")
+    def sent(self, obj: DeliveryAttempt) -> str:
+        return at_seconds(obj.date_sent)
+
+    @admin.display(description="updated (UTC)")
+    def updated(self, obj: DeliveryAttempt) -> str:
+        return at_seconds(obj.date_updated)
+
 
 @admin.register(Verification)
 class VerificationAdmin(admin.ModelAdmin):
-    list_display = ("sid", "to", "channel", "status", "service", "send_count", "date_created")
+    list_display = ("sid", _to, "channel", "status", _service, _sends, _created)
     list_filter = ("status", "channel")
     search_fields = ("sid", "to", "service__sid")
     list_select_related = ("service",)
     date_hierarchy = "date_created"
+    ordering = ("-date_created",)
     fields = (
         "sid",
         "service",

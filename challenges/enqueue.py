@@ -5,6 +5,9 @@ here, by the name they are registered under, with Celery's public `send_task`. C
 current app is the project's (`verify_platform.celery`, loaded with Django, which makes it the
 default of every thread), so this module needs no import of the app object either.
 
+Each message carries the id of the API request that led to it (`request_context.HEADER`),
+also when a task queues the next step, so the worker's lines can be matched with the call.
+
 A delivery attempt row is its own outbox: a failed enqueue is logged and left to the sweeper
 (`delivery_attempt_sweep`), never raised into the request that committed the row.
 """
@@ -18,6 +21,7 @@ from functools import partial
 from celery import current_app
 from django.db import transaction
 
+from verify_platform.lib import request_context
 from verify_platform.lib.queueing import left_to_sweeper
 
 logger = logging.getLogger("challenges.delivery")
@@ -42,6 +46,7 @@ def delivery_attempt_enqueue(attempt_sid: str, eta: datetime | None) -> None:
             eta=eta,
             argsrepr=repr([attempt_sid]),
             kwargsrepr="{}",
+            headers=request_context.task_headers(),
         )
 
 

@@ -340,6 +340,15 @@ class DeliveryAttempt(models.Model):
                 condition=Q(provider_message_id__isnull=False),
                 name="attempt_provider_id",
             ),
+            # The Attempts API (`challenges.attempt_queries`): its list pages walk this key in
+            # order and its summary scans only the rows of the date window, joining each row
+            # to its verification (service, account, destination, conversion). A phone
+            # factor's code writes nothing here.
+            models.Index(
+                fields=["date_created", "sid"],
+                condition=Q(verification__isnull=False),
+                name="attempt_created",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -13,6 +13,7 @@ import logging
 from celery import shared_task
 
 from challenges import domain
+from challenges.domain import retention
 from challenges.enqueue import DELIVERY_ATTEMPT_SEND
 from factors import domain as factor_domain
 
@@ -47,3 +48,13 @@ def delivery_attempt_sweep_task() -> int:
 @shared_task(name="challenges.verification_expire")
 def verification_expire_task() -> int:
     return domain.verification_expire_due()
+
+
+@shared_task(name="challenges.retention_sweep")
+def retention_sweep_task() -> dict[str, int]:
+    """Beat: mask old destinations and delete rows past `VERIFY_RETENTION`, in bounded
+    batches (`challenges.domain.retention`)."""
+    counts = retention.retention_sweep()
+    if any(counts.values()):
+        logger.info("retention: %s", counts)
+    return counts

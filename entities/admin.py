@@ -1,11 +1,17 @@
 from django.contrib import admin
 
 from entities.models import Entity
+from verify_platform.lib.admin import clipped, seconds_column
+
+
+@admin.display(description="service", ordering="service")
+def _service(obj: Entity) -> str:
+    return clipped(obj.service)
 
 
 @admin.register(Entity)
 class EntityAdmin(admin.ModelAdmin):
-    list_display = ("identity", "sid", "service", "date_created")
+    list_display = ("identity", "sid", _service, seconds_column("date_created", "created (UTC)"))
     search_fields = ("identity", "sid", "service__sid")
     list_select_related = ("service",)
     readonly_fields = ("sid", "service", "identity", "date_created", "date_updated")

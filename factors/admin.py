@@ -7,20 +7,46 @@ from django.contrib import admin, messages
 
 from factors import domain
 from factors.models import Factor
+from verify_platform.lib.admin import clipped, seconds_column
+
+
+@admin.display(description="entity", ordering="entity__identity")
+def _entity(obj: Factor) -> str:
+    return clipped(obj.entity)
+
+
+@admin.display(description="service", ordering="service")
+def _service(obj: Factor) -> str:
+    return clipped(obj.service)
+
+
+@admin.display(description="type", ordering="factor_type")
+def _type(obj: Factor) -> str:
+    return obj.factor_type
+
+
+@admin.display(description="status", ordering="status")
+def _status(obj: Factor) -> str:
+    """Locked (until an operator unlocks it) shows with the status."""
+    return f"{obj.status}, locked" if obj.locked else obj.status
+
+
+@admin.display(description="failures", ordering="consecutive_failures")
+def _failures(obj: Factor) -> int:
+    return obj.consecutive_failures
 
 
 @admin.register(Factor)
 class FactorAdmin(admin.ModelAdmin):
     list_display = (
         "sid",
-        "factor_type",
-        "status",
-        "entity",
-        "service",
-        "date_last_used",
-        "locked",
-        "consecutive_failures",
-        "date_created",
+        _type,
+        _status,
+        _entity,
+        _service,
+        seconds_column("date_last_used", "last used (UTC)"),
+        _failures,
+        seconds_column("date_created", "created (UTC)"),
     )
     list_filter = ("factor_type", "status", "locked")
     search_fields = ("sid", "entity__identity", "entity__sid", "service__sid")

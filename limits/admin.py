@@ -16,7 +16,13 @@ from django.template.response import TemplateResponse
 from limits import domain
 from limits.models import Bucket, DestinationThrottle, RateLimit, SafeListNumber
 from services.models import Account
+from verify_platform.lib.admin import clipped, seconds_column
 from verify_platform.lib.errors import NotFound, VerifyError
+
+
+@admin.display(description="service", ordering="service")
+def _service(obj) -> str:
+    return clipped(obj.service)
 
 
 class BucketInline(admin.TabularInline):
@@ -32,7 +38,13 @@ class BucketInline(admin.TabularInline):
 
 @admin.register(RateLimit)
 class RateLimitAdmin(admin.ModelAdmin):
-    list_display = ("sid", "unique_name", "service", "account", "bucket_count", "date_created")
+    list_display = (
+        "sid",
+        "unique_name",
+        _service,
+        "bucket_count",
+        seconds_column("date_created", "created (UTC)"),
+    )
     search_fields = ("sid", "unique_name", "service__sid", "account__sid")
     list_select_related = ("service", "account")
     fields = (
@@ -65,13 +77,13 @@ class RateLimitAdmin(admin.ModelAdmin):
 class DestinationThrottleAdmin(admin.ModelAdmin):
     list_display = (
         "to",
-        "service",
+        _service,
         "status",
         "consecutive_failures",
-        "next_attempt_at",
-        "last_failure_at",
-        "date_blocked",
-        "date_cleared",
+        seconds_column("next_attempt_at", "next attempt (UTC)"),
+        seconds_column("last_failure_at", "last failure (UTC)"),
+        seconds_column("date_blocked", "blocked (UTC)"),
+        seconds_column("date_cleared", "cleared (UTC)"),
     )
     list_filter = ("status",)
     search_fields = ("to", "service__sid", "account__sid")

@@ -32,7 +32,7 @@ from limits.errors import (
 )
 from limits.models import Bucket, DestinationThrottle, RateLimit, SafeListNumber
 from services.models import Account, Service
-from verify_platform.lib import crypto, meter
+from verify_platform.lib import crypto, meter, metrics
 from verify_platform.lib.clock import current_time
 from verify_platform.lib.errors import InvalidParameter, NotFound, VerifyError
 from verify_platform.lib.phones import normalize_phone
@@ -219,6 +219,7 @@ def sends_admit(*, service: Service, rate_limits: dict | None = None) -> None:
     hits = meter.hit(windows)
     for hit, (cap, error) in zip(hits, refusals, strict=True):
         if hit.count > cap:
+            metrics.refused("rate_limit" if error is RateLimitExceeded else "send_budget")
             raise error(retry_after=hit.seconds_left)
 
 
@@ -247,8 +248,10 @@ def destination_gate(*, service: Service, to: str, now: datetime | None = None) 
     if not closed:
         return True
     if status == DestinationThrottle.Status.BLOCKED:
+        metrics.refused("destination_blocked")
         raise DestinationBlocked()
     wait = math.ceil((next_attempt_at - now).total_seconds())
+    metrics.refused("destination_throttled")
     raise DestinationThrottled(retry_after=max(wait, 1))
 
 

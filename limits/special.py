@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from limits import geo, queries
 from limits.errors import DestinationCountryBlocked, DestinationTypeBlocked
+from verify_platform.lib import metrics
 from verify_platform.lib.phones import SPECIAL_NUMBER_TYPES, special_type
 
 
@@ -34,6 +35,8 @@ def destination_permit(*, to: str, account_id: str) -> None:
     if safe_listed:
         return
     if kind is not None and kind not in allowed_types:
+        metrics.refused("special_number")
         raise DestinationTypeBlocked(SPECIAL_NUMBER_TYPES[kind])
     if not country_ok:
+        metrics.refused("country_blocked")
         raise DestinationCountryBlocked()

@@ -80,6 +80,14 @@ def ensure_installed() -> tuple[Path, str]:
     return pg_bindir, redis
 
 
+def ensure_browser() -> None:
+    """The browser tests (tests/test_console_browser.py) drive Debian's `chromium` through
+    Playwright; no browser is ever downloaded. Installed here as PostgreSQL is, when we can;
+    otherwise those tests fail and say what is missing."""
+    if not shutil.which("chromium") and not apt_install(["chromium"]):
+        log("chromium is missing: the browser tests will fail (sudo apt-get install chromium)")
+
+
 def wait_for(check, what: str, proc: subprocess.Popen) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
@@ -266,6 +274,7 @@ def main(argv: list[str]) -> int:
     if not argv:
         sys.exit("usage: testenv.py -- COMMAND [ARGS...]")
     pg_bindir, redis_bin = ensure_installed()
+    ensure_browser()
     root = Path(tempfile.mkdtemp(prefix="verify-testenv-"))
     os.chmod(root, 0o755)
     postgres, redis = Postgres(pg_bindir, root), Redis(redis_bin, root)

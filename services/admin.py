@@ -7,9 +7,27 @@ from django import forms
 from django.contrib import admin, messages
 
 from services import domain
+from services.fallback_form import FallbackStepsField
 from services.models import Account, ApiKey, Event, Service
-from verify_platform.lib.admin import create_and_show_secret, show_secret_once
+from verify_platform.lib.admin import (
+    clipped,
+    create_and_show_secret,
+    seconds_column,
+    show_secret_once,
+)
 from verify_platform.lib.phones import SPECIAL_NUMBER_TYPES
+
+_created = seconds_column("date_created", "created (UTC)")
+
+
+@admin.display(description="account", ordering="account")
+def _account(obj) -> str:
+    return clipped(obj.account)
+
+
+@admin.display(description="service", ordering="service")
+def _service(obj) -> str:
+    return clipped(obj.service)
 
 
 class AccountCreateForm(forms.Form):
@@ -119,7 +137,14 @@ class AccountAdmin(admin.ModelAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ("sid", "friendly_name", "account", "status", "date_created", "date_revoked")
+    list_display = (
+        "sid",
+        "friendly_name",
+        _account,
+        "status",
+        _created,
+        seconds_column("date_revoked", "revoked (UTC)"),
+    )
     list_filter = ("status",)
     search_fields = ("sid", "friendly_name", "account__sid", "account__friendly_name")
     readonly_fields = ("sid", "account", "status", "date_created", "date_updated", "date_revoked")
@@ -147,21 +172,28 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
-    list_display = ("sid", "friendly_name", "account", "code_length", "date_created")
+    list_display = ("sid", "friendly_name", _account, "code_length", _created)
     search_fields = ("sid", "friendly_name", "account__sid", "account__friendly_name")
     list_filter = ("psd2_enabled", "do_not_share_warning_enabled", "custom_code_enabled")
     list_select_related = ("account",)
     readonly_fields = ("sid", "account", "date_created", "date_updated")
     date_hierarchy = "date_created"
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        """`fallback` as rows of steps, validated as the API validates `Fallback`."""
+        if db_field.name == "fallback":
+            return FallbackStepsField(required=False, label="Fallback plan (Channel=auto)")
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
 
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin):
-    list_display = ("date_created", "type", "resource_sid", "service", "account")
+    list_display = (seconds_column("date_created", "date (UTC)"), "type", "resource_sid", _service)
     list_filter = ("type",)
     search_fields = ("sid", "resource_sid", "service__sid", "account__sid")
-    list_select_related = ("service", "account")
+    list_select_related = ("service",)
     date_hierarchy = "date_created"
+    ordering = ("-date_created", "-sid")
 
     def has_add_permission(self, request) -> bool:
         return False

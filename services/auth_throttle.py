@@ -16,7 +16,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from rest_framework.request import Request
 
-from verify_platform.lib import meter
+from verify_platform.lib import meter, metrics
 from verify_platform.lib.api.client_ip import client_ip
 from verify_platform.lib.errors import TooManyRequests
 from verify_platform.lib.meter import MeterUnavailable
@@ -39,4 +39,5 @@ def auth_failure_record(request: HttpRequest | Request) -> None:
     if hit.count > limit:
         if hit.count == limit + 1:
             logger.warning("failed authentications over the limit address=%s", address)
+        metrics.refused("auth_throttle")
         raise TooManyRequests(retry_after=hit.seconds_left)

@@ -10,10 +10,12 @@ import logging
 
 from celery import shared_task
 
+from services import retention
 from services.webhooks import delivery
 from services.webhooks.enqueue import WEBHOOK_DELIVER
 
 logger = logging.getLogger("services.webhooks")
+retention_logger = logging.getLogger("services.retention")
 
 
 @shared_task(name=WEBHOOK_DELIVER, ignore_result=True)
@@ -32,3 +34,13 @@ def webhook_deliver_task(delivery_ids: list[int]) -> None:
 @shared_task(ignore_result=True)
 def webhook_deliveries_sweep_task() -> None:
     delivery.deliveries_sweep()
+
+
+@shared_task(name="services.retention_sweep")
+def retention_sweep_task() -> dict[str, int]:
+    """Beat: delete events and webhook deliveries past `VERIFY_RETENTION`, in bounded
+    batches (`services.retention`)."""
+    counts = retention.retention_sweep()
+    if any(counts.values()):
+        retention_logger.info("retention: %s", counts)
+    return counts

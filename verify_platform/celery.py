@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from typing import Any
 
 from celery import Celery, signals
 from kombu.common import maybe_declare
+
+from verify_platform.lib import request_context
+from verify_platform.metrics import worker as metrics_worker
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "verify_platform.settings")
 
@@ -88,3 +92,43 @@ def _before_task(sender: Any = None, **kwargs: Any) -> None:
     check of a kept one runs at its first query, without a round trip when its socket shows
     it is fine (the database backend, `verify_platform.lib.db.base`)."""
     _close_old_connections(sender)
+
+
+# The request context of each task running in this process, by task id, until its postrun.
+_task_contexts: dict[str, Any] = {}
+
+
+@signals.task_prerun.connect
+def _bind_request_context(sender: Any = None, task_id: str | None = None, **kwargs: Any) -> None:
+    """Every record a task logs carries its id, its name and the id of the API request that
+    queued it (the message header `request_context.HEADER`, which Celery gives a task as
+    `task.request.headers`), and what the task queues carries that request id on
+    (`verify_platform.lib.request_context`). A task applied eagerly keeps its caller's
+    context."""
+    task_request = getattr(sender, "request", None)
+    if task_request is None or task_request.is_eager or task_id is None:
+        return
+    _task_contexts[task_id] = request_context.bind_task(task_request.headers, task_id, sender.name)
+
+
+@signals.task_postrun.connect
+def _unbind_request_context(task_id: str | None = None, **kwargs: Any) -> None:
+    token = _task_contexts.pop(task_id, None) if task_id is not None else None
+    if token is not None:
+        request_context.unbind_task(token)
+
+
+@signals.before_task_publish.connect
+def _stamp_published(headers: dict | None = None, **kwargs: Any) -> None:
+    """Stamp each message with its publish time (one float in its headers, a fraction of a
+    microsecond), which the worker's `verify_celery_task_queue_wait_seconds` measures from."""
+    if headers is not None:
+        headers.setdefault(metrics_worker.PUBLISHED_HEADER, time.time())
+
+
+@signals.celeryd_init.connect
+def _worker_metrics(**kwargs: Any) -> None:
+    """The worker's Prometheus endpoint, when VERIFY_METRICS_WORKER_PORT is set
+    (`verify_platform.metrics.worker`): prepared here, in the main process, before the pool
+    forks and before the apps import prometheus_client."""
+    metrics_worker.install()

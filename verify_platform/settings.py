@@ -55,6 +55,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # /healthz and /readyz, answered whatever the Host header (verify_platform/health.py).
     "verify_platform.health.ProbeMiddleware",
+    # Requests by route and status with their latency, for /metrics (probes are not counted).
+    "verify_platform.lib.api.metrics_middleware.MetricsMiddleware",
     "verify_platform.lib.api.middleware.RequestLogMiddleware",
     "verify_platform.lib.api.middleware.RequestLimitsMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -315,12 +317,45 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "challenges.tasks.challenge_expire_sweep_task",
         "schedule": 60.0,
     },
+    # Data retention (VERIFY_RETENTION below): each app deletes its own old rows. A run
+    # queued while no worker listened expires rather than piling up behind the next one.
+    "challenges-retention-sweep": {
+        "task": "challenges.retention_sweep",
+        "schedule": env.float("VERIFY_RETENTION_INTERVAL_SECONDS", default=60.0),
+        "options": {"expires": env.float("VERIFY_RETENTION_INTERVAL_SECONDS", default=60.0)},
+    },
+    "services-retention-sweep": {
+        "task": "services.retention_sweep",
+        "schedule": env.float("VERIFY_RETENTION_INTERVAL_SECONDS", default=60.0),
+        "options": {"expires": env.float("VERIFY_RETENTION_INTERVAL_SECONDS", default=60.0)},
+    },
 }
 # An enrolment (an unverified factor) not completed within this many seconds is deleted by
 # the sweep above, with a `factor.deleted` event; 0 keeps unverified factors forever.
 VERIFY_UNVERIFIED_FACTOR_TTL_SECONDS = env.int(
     "VERIFY_UNVERIFIED_FACTOR_TTL_SECONDS", default=24 * 3600
 )
+# --- Data retention (challenges/domain/retention.py, services/retention.py) -----------------
+# Days each kind of row is kept after it was created (webhook deliveries: after they
+# finished); 0 keeps it forever. Rows in use (a pending verification or challenge, a send
+# or a webhook delivery still due) are never deleted. A row goes with its owner: attempts
+# with their verification or code, a phone code with its challenge, deliveries with their
+# event. An ended verification's To is masked (+1******0100) after REDACT_DESTINATIONS_DAYS
+# (0: never): by default with its deletion, because the Attempts API derives an attempt's
+# country from the To it shows; lower it to keep numbers in clear for less time than the rows.
+# The beat tasks above delete BATCH_SIZE rows per statement, at most MAX_BATCHES per kind
+# and run.
+VERIFY_RETENTION = {
+    "EVENTS_DAYS": env.int("VERIFY_RETENTION_EVENTS_DAYS", default=90),
+    "CHALLENGES_DAYS": env.int("VERIFY_RETENTION_CHALLENGES_DAYS", default=90),
+    "VERIFICATIONS_DAYS": env.int("VERIFY_RETENTION_VERIFICATIONS_DAYS", default=30),
+    "ATTEMPTS_DAYS": env.int("VERIFY_RETENTION_ATTEMPTS_DAYS", default=30),
+    "WEBHOOK_DELIVERIES_DAYS": env.int("VERIFY_RETENTION_WEBHOOK_DELIVERIES_DAYS", default=30),
+    "FACTOR_CODES_DAYS": env.int("VERIFY_RETENTION_FACTOR_CODES_DAYS", default=7),
+    "REDACT_DESTINATIONS_DAYS": env.int("VERIFY_RETENTION_REDACT_DESTINATIONS_DAYS", default=30),
+    "BATCH_SIZE": env.int("VERIFY_RETENTION_BATCH_SIZE", default=1000),
+    "MAX_BATCHES": env.int("VERIFY_RETENTION_MAX_BATCHES", default=100),
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Anything a task prints is an ordinary INFO line (Celery's default is WARNING); the console
@@ -329,6 +364,12 @@ CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# `plain` (lines for people) or `json` (one object per line, for log shippers).
+VERIFY_LOG_FORMAT = env.str("VERIFY_LOG_FORMAT", default="plain")
+if VERIFY_LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(
+        f"VERIFY_LOG_FORMAT must be plain or json, not {VERIFY_LOG_FORMAT!r}."
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -339,9 +380,20 @@ LOGGING = {
             "class": "verify_platform.lib.logsafe.EscapingFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
         },
+        # One JSON object per line, its escapes keep it one line (verify_platform.lib.jsonlog).
+        "json": {"class": "verify_platform.lib.jsonlog.JsonFormatter"},
+    },
+    # The request id of the API call a record belongs to, in a request and in the tasks it
+    # started, and the task's id and name in a worker (verify_platform.lib.request_context).
+    "filters": {
+        "request_context": {"()": "verify_platform.lib.request_context.RequestContextFilter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": VERIFY_LOG_FORMAT,
+            "filters": ["request_context"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
@@ -448,3 +500,21 @@ VERIFY_DESTINATION_THROTTLE = {
 # used at most this many seconds after its read. 0 switches the cache off; it is always off
 # without REDIS_URL (a per-process cache would not hear another process's revocation).
 VERIFY_AUTH_CACHE_SECONDS = env.int("VERIFY_AUTH_CACHE_SECONDS", default=60)
+
+# --- Metrics (verify_platform/metrics, verify_platform/lib/metrics.py) ----------------------
+# /metrics answers clients from these addresses or networks (CIDR; the client address as
+# VERIFY_TRUSTED_PROXIES lets it be known), or any client with `Authorization: Bearer
+# <VERIFY_METRICS_TOKEN>`; everyone else gets the ordinary 404. Under gunicorn set
+# PROMETHEUS_MULTIPROC_DIR (gunicorn.conf.py makes a per-run one when it is not set).
+VERIFY_METRICS = {
+    "ALLOWED_NETWORKS": env.list(
+        "VERIFY_METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"]
+    ),
+    "TOKEN": env.str("VERIFY_METRICS_TOKEN", default=""),
+    # The Celery worker's own endpoint (task latency, queue lengths, what tasks count): a
+    # port, 0 (the default) for none; the address it listens on.
+    "WORKER_PORT": env.int("VERIFY_METRICS_WORKER_PORT", default=0),
+    "WORKER_ADDRESS": env.str("VERIFY_METRICS_WORKER_ADDRESS", default="127.0.0.1"),
+    # Seconds a scrape waits for the broker (queue lengths) or the database (webhook backlog).
+    "BROKER_TIMEOUT": env.float("VERIFY_METRICS_BROKER_TIMEOUT", default=1.0),
+}

@@ -1,9 +1,12 @@
 from django.urls import path
 
-from challenges.api import views
+from challenges.api import attempt_views, views
 from verify_platform.lib.api import converters  # noqa: F401  (registers <sid:> and <text:>)
 
 urlpatterns = [
+    path("Attempts", attempt_views.AttemptListView.as_view(), name="attempt-list"),
+    path("Attempts/Summary", attempt_views.AttemptsSummaryView.as_view(), name="attempt-summary"),
+    path("Attempts/<sid:sid>", attempt_views.AttemptDetailView.as_view(), name="attempt-detail"),
     path(
         "Services/<sid:service_sid>/Entities/<text:identity>/Challenges",
         views.ChallengeListView.as_view(),

@@ -22,6 +22,7 @@ from factors import domain as factor_domain
 from factors.errors import FactorNotVerified
 from factors.models import PHONE_FACTOR_CHANNELS, Factor
 from services.domain import event_outbox, event_record
+from verify_platform.lib import metrics
 from verify_platform.lib.clock import current_time
 from verify_platform.lib.errors import InvalidParameter, VerifyError
 from verify_platform.lib.transitions import move
@@ -211,6 +212,7 @@ def _approve_in_one_statement(challenge: Challenge, auth_payload: str, now: date
         return False
     challenge.date_created = challenge.date_updated = stamp
     outbox.stored(row[0])
+    metrics.factor_checked(factor_type=factor.factor_type, result="approved")
     return True
 
 

@@ -32,6 +32,7 @@ from challenges.models import (
 from limits import domain as limits
 from services.domain import event_outbox
 from services.models import Account
+from verify_platform.lib import metrics
 from verify_platform.lib.clock import current_time
 from verify_platform.lib.errors import InvalidParameter, NotFound
 
@@ -62,6 +63,7 @@ def _approve(read: Verification, now: datetime) -> bool:
         return False
     read.status, read.code_sealed, read.date_updated = approved, "", now
     outbox.stored(row[0])
+    metrics.verification_ended(status=approved, channel=read.channel, to=read.to)
     return True
 
 
@@ -72,6 +74,7 @@ def _check(locked: Verification | None, code: str, now: datetime) -> tuple[Verif
     if locked is None:
         raise NotFound()
     if locked.status == Status.MAX_ATTEMPTS_REACHED:
+        metrics.refused("max_check_attempts")
         raise MaxCheckAttemptsReached()
     if locked.status != Status.PENDING:
         raise NotFound()

@@ -40,7 +40,7 @@ from channels.base import (
 from channels.status import default_status_callback_url
 from services.domain import event_outbox
 from services.models import Service
-from verify_platform.lib import crypto, rows
+from verify_platform.lib import crypto, metrics, rows
 from verify_platform.lib.clock import current_time
 
 logger = logging.getLogger("challenges.delivery")
@@ -124,6 +124,7 @@ def _claim(attempt_sid: str, now: datetime, *, owner: str, first_fallback: bool)
             error_code=error_code,
         )
         record_event(session, "delivery.fallback", **attempt_payload(attempt))
+        metrics.fallback_fired(channel=channel, step=step)
     return Claim(
         attempt_sid=attempt_sid,
         owner=session,
@@ -258,6 +259,13 @@ def _attempt_record_sent(
         owner.status, owner.send_count, owner.expires_at, plan, delivery_ids = row
         owner.plan = rows.json_value(plan)
         outbox.stored(delivery_ids)
+        metrics.delivery_attempted(
+            channel=claim.channel,
+            adapter=adapter,
+            outcome="sent",
+            started=_start_of(claim),
+            now=now,
+        )
         nxt = claim.step + 1
         if (
             owner.status == Status.PENDING
@@ -270,6 +278,14 @@ def _attempt_record_sent(
                     owner, send_number=claim.send_number, step=nxt, due_at=due_at, now=now
                 )
         return "sent"
+
+
+def _start_of(claim: Claim) -> datetime | None:
+    """When the verification of a first message (send 1, step 0) started, for the time to
+    the provider; its expiry is set a fixed lifetime after it. None for any other send."""
+    if not isinstance(claim.owner, Verification) or (claim.send_number, claim.step) != (1, 0):
+        return None
+    return claim.owner.expires_at - timedelta(seconds=LIFETIME_SECONDS)
 
 
 def _schedule_next(

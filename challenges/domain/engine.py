@@ -27,7 +27,7 @@ from channels import registry
 from factors.models import Factor
 from services.domain import event_record
 from services.models import Service
-from verify_platform.lib import crypto
+from verify_platform.lib import crypto, metrics
 from verify_platform.lib.clock import current_time
 from verify_platform.lib.errors import InvalidParameter
 from verify_platform.lib.transitions import move, move_all
@@ -269,4 +269,5 @@ def session_end(
     session.date_updated = now
     if isinstance(session, Verification):
         record_event(session, f"verification.{target}", **payload)
+        metrics.verification_ended(status=target, channel=session.channel, to=session.to)
     return True

@@ -29,6 +29,7 @@ from challenges.domain.engine import (
 )
 from challenges.models import DeliveryAttempt, Verification
 from channels.base import DeliveryStatus
+from verify_platform.lib import metrics
 from verify_platform.lib.clock import current_time
 from verify_platform.lib.transitions import move
 
@@ -144,6 +145,9 @@ def attempt_record_failure(
                     **error_fields(error),
                 )
                 enqueue_attempt(attempt_sid, retry_at)
+                metrics.delivery_attempted(
+                    channel=attempt.channel, adapter=adapter, outcome="retry"
+                )
                 return "retry"
         fields = {
             "adapter": adapter,
@@ -162,6 +166,7 @@ def attempt_record_failure(
         for name, value in {**fields, "status": AttemptStatus.FAILED}.items():
             setattr(attempt, name, value)
         record_event(owner, "delivery.failed", **attempt_payload(attempt))
+        metrics.delivery_attempted(channel=attempt.channel, adapter=adapter, outcome="failed")
         _fall_back(owner, attempt, now)
         return "failed"
 

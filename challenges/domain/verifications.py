@@ -38,7 +38,7 @@ from challenges.models import (
 from limits import domain as limits
 from limits import special
 from services.models import Service
-from verify_platform.lib import sids
+from verify_platform.lib import metrics, sids
 from verify_platform.lib.clock import current_time
 from verify_platform.lib.errors import NotFound
 from verify_platform.lib.transitions import move_all
@@ -126,6 +126,7 @@ def _resend(verification: Verification, plan: list[dict[str, Any]], now: datetim
     )
     if not won:
         retry_after = max(1, int((verification.expires_at - now).total_seconds()))
+        metrics.refused("max_send_attempts")
         raise MaxSendAttemptsReached(retry_after=retry_after)
     verification.send_count += 1
     verification.plan = plan
@@ -163,6 +164,7 @@ def _start_locked(*, verification: Verification, now: datetime) -> Verification:
         # the exhausted verification's lifetime is over, as on Twilio (error 60202).
         if latest.expires_at > now:
             retry_after = max(1, int((latest.expires_at - now).total_seconds()))
+            metrics.refused("max_check_attempts")
             raise MaxCheckAttemptsReached(retry_after=retry_after)
     elif latest is not None:  # the pending one
         latest.service = verification.service
@@ -234,15 +236,19 @@ def verification_start(
         limits.destination_gate(service=service, to=to, now=moment)
         limits.sends_admit(service=service, rate_limits=rate_limits)
     if _insert(verification, moment):
+        metrics.verification_started(channel=verification.channel, to=to)
         return verification
     if not metered:
         limits.destination_gate(service=service, to=to, now=moment)
     for _ in range(3):
         try:
             with transaction.atomic():
-                return _start_locked(verification=verification, now=moment)
+                started = _start_locked(verification=verification, now=moment)
         except IntegrityError:
             continue  # another request created it first: resend that one
+        if started is verification:  # created (a resend is not a start)
+            metrics.verification_started(channel=verification.channel, to=to)
+        return started
     raise ConcurrentRequests()
 
 

@@ -27,7 +27,7 @@ from django.db.models import F
 from factors import recovery, sql, totp
 from factors.errors import FactorLocked, FactorThrottled
 from factors.models import PHONE_FACTOR_CHANNELS, Factor, FactorType, RecoveryCode
-from verify_platform.lib import crypto
+from verify_platform.lib import crypto, metrics
 from verify_platform.lib.clock import current_time
 from verify_platform.lib.errors import InvalidParameter
 
@@ -97,9 +97,11 @@ _CHECK_FIELDS = (
 
 def _gate(factor: Factor, now: datetime) -> None:
     if factor.locked:
+        metrics.refused("factor_locked")
         raise FactorLocked()
     if factor.next_check_at is not None and now < factor.next_check_at:
         wait = math.ceil((factor.next_check_at - now).total_seconds())
+        metrics.refused("factor_throttled")
         raise FactorThrottled(retry_after=max(wait, 1))
 
 
@@ -230,6 +232,7 @@ def factor_check_code(
     if result is CheckResult.REPLAYED or result is CheckResult.RESUBMITTED:
         # ASVS 2.8.5: a reused code is refused and logged (never the code itself).
         logger.warning("replayed code refused factor=%s (%s)", factor.sid, result.value)
+    metrics.factor_checked(factor_type=factor.factor_type, result=result.value)
     if result is CheckResult.RESUBMITTED:
         return result
     if result.approved:

@@ -34,7 +34,7 @@ from django.db.models.functions import Coalesce
 from services.models import Webhook, WebhookDelivery
 from services.webhooks import conf, destinations, dispatch, payload, signing, transport
 from services.webhooks.domain import webhook_disable
-from verify_platform.lib import clock, crypto
+from verify_platform.lib import clock, crypto, metrics
 from verify_platform.lib.transitions import move, move_all
 
 logger = logging.getLogger("services.webhooks")
@@ -328,9 +328,15 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> str | 
         return None
     if delivery.webhook.status != Webhook.Status.ENABLED:
         _cancel(delivery, now=started, reason="webhook disabled")
+        metrics.webhook_delivered(status=Status.CANCELED, event_created=None, now=started)
         return Status.CANCELED
     result = _send(delivery, started)
-    return delivery_record(delivery=delivery, result=result, now=clock.current_time(now))
+    finished = clock.current_time(now)
+    status = delivery_record(delivery=delivery, result=result, now=finished)
+    metrics.webhook_delivered(
+        status=status, event_created=delivery.event.date_created, now=finished
+    )
+    return status
 
 
 def deliveries_sweep(*, now: datetime | None = None) -> int:

@@ -8,12 +8,15 @@ from typing import Any
 
 from django.db import transaction
 
-from services.models import Service, Webhook, WebhookDelivery
-from services.webhooks import signing
+from services.models import Event, Service, Webhook, WebhookDelivery
+from services.webhooks import dispatch, signing
 from verify_platform.lib import clock, crypto
 from verify_platform.lib.transitions import move, move_all
 
 _PLAIN_FIELDS = ("friendly_name", "event_types", "webhook_url", "version")
+
+# An extension type, never subscribed to: only an operator's test sends it, to one webhook.
+TEST_EVENT_TYPE = "webhook.test"
 
 
 def webhook_create(
@@ -115,3 +118,34 @@ def webhook_delete(*, webhook: Webhook) -> None:
     """Deletes the webhook with its delivery log."""
     with transaction.atomic():
         Webhook.objects.filter(pk=webhook.pk).delete()
+
+
+def webhook_send_test(*, webhook: Webhook) -> WebhookDelivery | None:
+    """An operator's "send a test event": an event for this webhook alone, whatever types it
+    subscribes to, stored and delivered as any other (by the worker, signed, retried, in the
+    delivery log, counted in the failure streak), so it proves the whole path. None for a
+    disabled webhook, which would get nothing."""
+    now = clock.current_time()
+    with transaction.atomic():
+        if not Webhook.objects.filter(pk=webhook.pk, status=Webhook.Status.ENABLED).exists():
+            return None
+        event = Event.objects.create(
+            account_id=webhook.account_id,
+            service_id=webhook.service_id,
+            type=TEST_EVENT_TYPE,
+            resource_sid=webhook.pk,
+            payload={
+                "webhook_sid": webhook.pk,
+                "description": "A test event sent from the operator console.",
+            },
+        )
+        delivery = WebhookDelivery.objects.create(
+            webhook_id=webhook.pk,
+            event=event,
+            resource_sid=webhook.pk,
+            status=WebhookDelivery.transitions.created_as(WebhookDelivery.Status.PENDING),
+            next_attempt_at=now,
+            window_started_at=now,
+        )
+        dispatch.enqueue_on_commit([delivery.pk])
+    return delivery

@@ -11,7 +11,7 @@ from tests.integration.schema_ops import BODIES, IDENTITY, TENANT_A_NUMBER
 @pytest.fixture
 def tenant_a_resources(tenant, api) -> dict[str, str | None]:
     """Tenant A's service, entity, verified factor, pending challenge, webhook, rate limit,
-    bucket and Safe List number, keyed by collection; None for kinds that could not be
+    bucket, Safe List number, verification and its first delivery attempt, keyed by collection; None for kinds that could not be
     created."""
     from challenges.domain import challenge_create
     from limits.domain import bucket_create, rate_limit_create, safe_list_number_create
@@ -33,6 +33,8 @@ def tenant_a_resources(tenant, api) -> dict[str, str | None]:
     number = safe_list_number_create(account=tenant.account, phone_number=TENANT_A_NUMBER)
     created = form(api, f"/v2/Services/{service.sid}/Verifications", BODIES["CreateVerification"])
     verification = created.json()["sid"] if created.status_code == 201 else None
+    sent = created.json().get("send_code_attempts") if created.status_code == 201 else None
+    attempt = sent[0]["attempt_sid"] if sent else None
     return {
         "Services": service.sid,
         "Entities": IDENTITY,
@@ -40,7 +42,7 @@ def tenant_a_resources(tenant, api) -> dict[str, str | None]:
         "Challenges": challenge.sid,
         "Webhooks": webhook.sid,
         "Verifications": verification,
-        "Attempts": None,
+        "Attempts": attempt,
         "RateLimits": rate_limit.sid,
         "Buckets": bucket.sid,
         "Numbers": number.phone_number,

@@ -61,7 +61,7 @@ TENANT_A_NUMBER = "+447911123456"
 NOT_CREATABLE_YET: dict[str, str] = {
     "Verifications": "created through POST .../Verifications when a channel accepts it; "
     "otherwise only random VE SIDs under A's service are tried",
-    "Attempts": "delivery attempts are not created through the API",
+    "Attempts": "the first delivery attempt of the verification above, when one was created",
 }
 
 # Request bodies that would be valid for tenant A, so that an answer other than 404 could

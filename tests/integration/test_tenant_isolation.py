@@ -48,6 +48,8 @@ def test_every_operation_answers_another_tenants_ids_like_random_ones(
     assert missing <= set(NOT_CREATABLE_YET), missing
     for kind in ("Services", "Entities", "Factors", "Challenges", "Webhooks"):
         assert ids[kind] is not None, kind
+    if ids["Verifications"] is not None:  # a sent verification has its attempt
+        assert ids["Attempts"] is not None
 
     with_params = [op for op in operations(spec) if op.params]
     unknown = {collection for op in with_params for _, collection in op.params} - set(KINDS)

@@ -88,8 +88,9 @@ def real_ids(tenant):
         "RateLimits": rate_limit.sid,
         "Buckets": bucket.sid,
         "Numbers": number.phone_number,
-        "Verifications": "VE" + "0" * 32,
-        "Attempts": "VL" + "0" * 32,
+        # SIDs with hex letters, so that an upper-cased copy is malformed (not the same SID)
+        "Verifications": "VE" + "0123456789abcdef" * 2,
+        "Attempts": "VL" + "0123456789abcdef" * 2,
     }
 
 

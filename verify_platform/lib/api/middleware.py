@@ -12,13 +12,19 @@ from django.contrib.auth import middleware as auth_middleware
 from django.contrib.messages import middleware as messages_middleware
 from django.contrib.sessions import middleware as sessions_middleware
 
+from verify_platform.lib import request_context
 from verify_platform.lib.api.exceptions import error_response
+from verify_platform.lib.api.views import not_found
 from verify_platform.lib.errors import NotFound, RequestTooLarge
 from verify_platform.lib.logsafe import escape
 
 logger = logging.getLogger("verify_platform.requests")
 API_PREFIX = "/v2/"
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9-]{8,64}$")
+# The request line. Its arguments, in this order, are also the JSON format's fields
+# (`verify_platform.lib.jsonlog.STRUCTURED_LOGGERS`); `%.0s` writes none of the route, which
+# only the JSON format shows, so the plain line keeps its shape for those who parse it.
+REQUEST_LINE = "request_id=%s account=%s method=%s%.0s path=%s status=%s latency_ms=%.1f"
 
 
 class RequestLimitsMiddleware:
@@ -51,10 +57,16 @@ class RequestLimitsMiddleware:
 
 
 class RequestLogMiddleware:
-    """One line per request: id, account, method, path, status, latency. Never a body,
+    """One line per request: id, account, method, route, path, status, latency. Never a body,
     header value or query string, which is where secrets and codes travel. The method and
     path are escaped (`verify_platform.lib.logsafe`), so a CR/LF in a URL cannot add a line;
-    the LOGGING formatter escapes every record again, whoever logs it."""
+    the LOGGING formatter escapes every record again, whoever logs it.
+
+    The request id is bound for the duration of the request
+    (`verify_platform.lib.request_context`): every record logged meanwhile carries it, and
+    so does every task the request enqueues. The line itself is logged once the request is
+    over (`REQUEST_LINE`); the JSON format writes its arguments as fields, `route` (the URL
+    pattern) included, which the plain line leaves out."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -64,19 +76,33 @@ class RequestLogMiddleware:
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")
         request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id
-        response = self.get_response(request)
+        token = request_context.bind_request(request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_context.unbind_request(token)
         response["X-Request-Id"] = request_id
         if not request.path.startswith(("/static/", "/admin/jsi18n")):
             logger.info(
-                "request_id=%s account=%s method=%s path=%s status=%s latency_ms=%.1f",
+                REQUEST_LINE,
                 request_id,
                 _account_sid(request),
                 escape(request.method),
+                _route(request),
                 escape(request.path),
                 response.status_code,
                 (time.perf_counter() - started) * 1000,
             )
         return response
+
+
+def _route(request) -> str:
+    """The URL pattern that served the request (`/v2/Services/<sid:service_sid>/...`), or `-`
+    when none did (an unknown path, a request refused before URL resolution)."""
+    match = request.resolver_match
+    if match is None or match.func is not_found:
+        return "-"
+    return "/" + match.route
 
 
 def _account_sid(request) -> str:
