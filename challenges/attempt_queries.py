@@ -7,22 +7,25 @@ attempts. It is converted when its verification was approved.
 Every read takes the account and reaches it through the attempt's verification and service,
 so another tenant's rows are never counted. The rows are walked by the `attempt_created`
 index, (date_created, sid) of verification attempts: a list page reads the next rows of the
-key, and a summary reads only the rows of its date window (the plans are in
-tests/challenges/test_attempts_plans.py).
+key, and a summary reads only the rows of its date window, each row's verification by its
+primary key (the plans are in tests/challenges/test_attempts_plans.py and
+test_attempts_summary_plans.py).
 """
 
 from __future__ import annotations
 
 import functools
+import operator
 import re
 from dataclasses import dataclass
 from datetime import datetime
 
 import phonenumbers
-from django.db.models import Count, Q, QuerySet
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import BooleanField, Count, F, Func, OuterRef, Q, QuerySet, Subquery
 
-from challenges.models import DeliveryAttempt, OtpStatus
-from services.models import Account
+from challenges.models import DeliveryAttempt, OtpStatus, Verification
+from services.models import Account, Service
 from verify_platform.lib.errors import NotFound
 from verify_platform.lib.sids import is_sid
 
@@ -60,29 +63,67 @@ def _scoped(account: Account) -> QuerySet[DeliveryAttempt]:
     )
 
 
-def _filtered(account: Account, f: AttemptFilter) -> QuerySet[DeliveryAttempt]:
-    queryset = _scoped(account)
+def _own_conditions(f: AttemptFilter) -> Q:
+    """The filters on the attempt row itself, with the `attempt_created` index's predicate."""
+    condition = _SENT & Q(verification__isnull=False)
     if f.date_created_after is not None:
-        queryset = queryset.filter(date_created__gte=f.date_created_after)
+        condition &= Q(date_created__gte=f.date_created_after)
     if f.date_created_before is not None:
-        queryset = queryset.filter(date_created__lt=f.date_created_before)
-    if f.to is not None:
-        queryset = queryset.filter(verification__to=f.to)
-    if f.destination_prefix is not None:
-        queryset = queryset.filter(verification__to__startswith=f.destination_prefix)
-    if f.country is not None:
-        queryset = queryset.filter(country_condition(f.country))
+        condition &= Q(date_created__lt=f.date_created_before)
     if f.channel is not None:
-        queryset = queryset.filter(channel=f.channel)
-    if f.service_sid is not None:
-        queryset = queryset.filter(verification__service_id=f.service_sid)
+        condition &= Q(channel=f.channel)
     if f.verification_sid is not None:
-        queryset = queryset.filter(verification_id=f.verification_sid)
+        condition &= Q(verification_id=f.verification_sid)
+    return condition
+
+
+def _owner_conditions(f: AttemptFilter) -> Q:
+    """The filters on the attempt's verification, written from the attempt
+    (`verification__...`)."""
+    condition = Q()
+    if f.to is not None:
+        condition &= Q(verification__to=f.to)
+    if f.destination_prefix is not None:
+        condition &= Q(verification__to__startswith=f.destination_prefix)
+    if f.country is not None:
+        condition &= country_condition(f.country)
+    if f.service_sid is not None:
+        condition &= Q(verification__service_id=f.service_sid)
     if f.converted is True:
-        queryset = queryset.filter(_CONVERTED)
+        condition &= _CONVERTED
     elif f.converted is False:
-        queryset = queryset.exclude(_CONVERTED)
-    return queryset
+        condition &= ~_CONVERTED
+    return condition
+
+
+def _on_verification(condition: Q) -> Q:
+    """`condition` written from the verification: its `verification__` lookups unprefixed."""
+    parts = [
+        _on_verification(child)
+        if isinstance(child, Q)
+        else Q(**{child[0].removeprefix("verification__"): child[1]})
+        for child in condition.children
+    ]
+    combined = functools.reduce(_COMBINE[condition.connector], parts, Q())
+    return ~combined if condition.negated else combined
+
+
+_COMBINE = {Q.AND: operator.and_, Q.OR: operator.or_, Q.XOR: operator.xor}
+
+
+class _AnyOf(Func):
+    """`value = ANY(array)`: with an `ARRAY(SELECT ...)` that does not depend on the row,
+    PostgreSQL computes the array once per statement."""
+
+    arg_joiner = " = ANY("
+    template = "%(expressions)s)"
+    output_field = BooleanField()
+
+
+def _filtered(account: Account, f: AttemptFilter) -> QuerySet[DeliveryAttempt]:
+    return DeliveryAttempt.objects.filter(
+        _own_conditions(f), _owner_conditions(f), verification__service__account=account
+    )
 
 
 def _with_verification(queryset: QuerySet[DeliveryAttempt]) -> QuerySet[DeliveryAttempt]:
@@ -118,12 +159,31 @@ def attempt_get(*, account: Account, sid: str) -> DeliveryAttempt:
 
 
 def attempt_summary(*, account: Account, filters: AttemptFilter) -> tuple[int, int]:
-    """(attempts, converted attempts) of the account that match `filters`: one aggregate
-    over the matching rows."""
-    totals = _filtered(account, filters).aggregate(
-        total=Count("sid"), converted=Count("sid", filter=_CONVERTED)
+    """(attempts, converted attempts) of the account that match `filters`.
+
+    The attempts of the window are read by the `attempt_created` index, and each one's
+    verification by its primary key in a subquery of the row (its status when it is the
+    account's and matches the filters, else NULL). Written as a join, the planner is free to
+    hash the account's whole verifications table instead once a day's attempts are a few
+    percent of it (as under retention), and to fork parallel workers for a day's window on
+    large tables; a subquery per row costs one index probe per attempt of the window,
+    whatever the tables hold besides."""
+    # The account's services as an array computed once per statement (an `IN` would be
+    # joined again for every row).
+    services = ArraySubquery(Service.objects.filter(account=account).order_by().values("sid"))
+    owner = Verification.objects.filter(
+        _on_verification(_owner_conditions(filters)),
+        _AnyOf(F("service_id"), services),
+        pk=OuterRef("verification_id"),
     )
-    return totals["total"], totals["converted"]
+    rows = DeliveryAttempt.objects.filter(_own_conditions(filters)).annotate(
+        owner_status=Subquery(owner.order_by().values("status"))
+    )
+    # Grouped by that status, so the subquery runs once per row (an aggregate's FILTER
+    # would repeat it): a handful of groups, NULL for other tenants' and unmatched rows.
+    counts = dict(rows.order_by().values_list("owner_status").annotate(n=Count("sid")))
+    counts.pop(None, None)
+    return sum(counts.values()), counts.get(OtpStatus.APPROVED, 0)
 
 
 # The number descriptions `phonenumbers` types a number by, in its order

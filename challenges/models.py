@@ -93,6 +93,11 @@ class Challenge(models.Model):
                 name="challenge_pending_expiry",
                 condition=models.Q(status="pending"),
             ),
+            # The retention sweep's (`challenges.domain.retention`): ended challenges by age.
+            # A TOTP approval, inserted approved, writes one entry; a pending challenge none.
+            models.Index(
+                fields=["date_created"], condition=~Q(status="pending"), name="challenge_ended"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -107,6 +112,9 @@ class Challenge(models.Model):
 
 
 MAX_CHECK_ATTEMPTS = 5
+# A masked destination (`challenges.domain.retention`): a `*` after its last `@`; the
+# retention SQL's `MASKED` is this test on "to", character for character.
+MASKED_TO = r"\*[^@]*$"
 MAX_SEND_ATTEMPTS = 5
 LIFETIME_SECONDS = 10 * 60
 
@@ -199,6 +207,19 @@ class Verification(OtpSession):
                 condition=Q(status="pending"),
                 name="verification_pending_expiry",
             ),
+            # The retention sweeps' (`challenges.domain.retention`): verifications by age,
+            # split on whether `to` is masked yet (the sweeps' `MASKED`, a `*` after the last
+            # `@`). The masking sweep reads only rows in clear, the deletion only masked ones.
+            models.Index(
+                fields=["date_created"],
+                condition=~Q(to__regex=MASKED_TO),
+                name="verification_unmasked",
+            ),
+            models.Index(
+                fields=["date_created"],
+                condition=Q(to__regex=MASKED_TO),
+                name="verification_masked",
+            ),
         ]
         constraints = [
             *OtpSession.Meta.constraints,
@@ -246,6 +267,10 @@ class FactorCode(OtpSession):
                 fields=["expires_at"],
                 condition=Q(status="pending"),
                 name="factor_code_pending_expiry",
+            ),
+            # The retention sweep's: ended codes by age.
+            models.Index(
+                fields=["date_created"], condition=~Q(status="pending"), name="factor_code_ended"
             ),
         ]
 

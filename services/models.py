@@ -299,6 +299,13 @@ class WebhookDelivery(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"]),
             models.Index(fields=["webhook", "resource_sid", "id"]),
+            # The retention sweep's (`services.retention.FINISHED`): finished deliveries by
+            # the time they finished. Only a delivery's last write fills it.
+            models.Index(
+                fields=["date_completed"],
+                condition=Q(status__in=["succeeded", "failed", "canceled"]),
+                name="webhook_delivery_finished",
+            ),
         ]
 
     def __str__(self) -> str:
