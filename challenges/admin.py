@@ -11,7 +11,7 @@ from challenges import domain
 from challenges.errors import MaxSendAttemptsReached
 from challenges.models import Challenge, DeliveryAttempt, Verification
 from services.models import Event
-from verify_platform.lib.admin import at_seconds, clipped, seconds_column
+from verify_platform.lib.admin import at_seconds, clipped, clipped_column, seconds_column
 from verify_platform.lib.errors import NotFound
 
 _created = seconds_column("date_created", "created (UTC)")
@@ -27,9 +27,7 @@ def _entity(obj: Challenge) -> str:
     return clipped(obj.entity)
 
 
-@admin.display(description="service", ordering="service")
-def _service(obj) -> str:
-    return clipped(obj.service)
+_service = clipped_column("service")
 
 
 @admin.display(description="sends", ordering="send_count")

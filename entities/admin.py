@@ -1,12 +1,9 @@
 from django.contrib import admin
 
 from entities.models import Entity
-from verify_platform.lib.admin import clipped, seconds_column
+from verify_platform.lib.admin import clipped_column, seconds_column
 
-
-@admin.display(description="service", ordering="service")
-def _service(obj: Entity) -> str:
-    return clipped(obj.service)
+_service = clipped_column("service")
 
 
 @admin.register(Entity)

@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 
 from factors import domain
 from factors.models import Factor
-from verify_platform.lib.admin import clipped, seconds_column
+from verify_platform.lib.admin import clipped, clipped_column, seconds_column
 
 
 @admin.display(description="entity", ordering="entity__identity")
@@ -15,9 +15,7 @@ def _entity(obj: Factor) -> str:
     return clipped(obj.entity)
 
 
-@admin.display(description="service", ordering="service")
-def _service(obj: Factor) -> str:
-    return clipped(obj.service)
+_service = clipped_column("service")
 
 
 @admin.display(description="type", ordering="factor_type")

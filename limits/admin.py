@@ -16,13 +16,10 @@ from django.template.response import TemplateResponse
 from limits import domain
 from limits.models import Bucket, DestinationThrottle, RateLimit, SafeListNumber
 from services.models import Account
-from verify_platform.lib.admin import clipped, seconds_column
+from verify_platform.lib.admin import clipped_column, seconds_column
 from verify_platform.lib.errors import NotFound, VerifyError
 
-
-@admin.display(description="service", ordering="service")
-def _service(obj) -> str:
-    return clipped(obj.service)
+_service = clipped_column("service")
 
 
 class BucketInline(admin.TabularInline):

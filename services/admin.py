@@ -11,6 +11,7 @@ from services.fallback_form import FallbackStepsField
 from services.models import Account, ApiKey, Event, Service
 from verify_platform.lib.admin import (
     clipped,
+    clipped_column,
     create_and_show_secret,
     seconds_column,
     show_secret_once,
@@ -25,9 +26,7 @@ def _account(obj) -> str:
     return clipped(obj.account)
 
 
-@admin.display(description="service", ordering="service")
-def _service(obj) -> str:
-    return clipped(obj.service)
+_service = clipped_column("service")
 
 
 class AccountCreateForm(forms.Form):

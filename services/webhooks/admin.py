@@ -14,15 +14,13 @@ from django.utils.html import format_html, format_html_join
 from services.models import Webhook, WebhookDelivery
 from services.webhooks import delivery as delivery_domain
 from services.webhooks import domain
-from verify_platform.lib.admin import at_seconds, clipped, seconds_column
+from verify_platform.lib.admin import at_seconds, clipped, clipped_column, seconds_column
 
 RECENT_DELIVERIES = 20
 _created = seconds_column("date_created", "created (UTC)")
 
 
-@admin.display(description="service", ordering="service")
-def _service(obj: Webhook) -> str:
-    return clipped(obj.service)
+_service = clipped_column("service")
 
 
 @admin.display(description="url", ordering="webhook_url")

@@ -47,6 +47,18 @@ def clipped(value: Any) -> str:
     return format_html('<span class="clip" title="{}">{}</span>', text, text) if text else "-"
 
 
+def clipped_column(field: str) -> Callable[[Any], str]:
+    """A list column showing the related object or value `field` clipped, sortable by it
+    (the service of a row, shown in every list that has one)."""
+
+    @admin.display(description=field.replace("_", " "), ordering=field)
+    def column(obj: Any) -> str:
+        return clipped(getattr(obj, field))
+
+    column.__name__ = f"{field}_clipped"
+    return column
+
+
 def create_and_show_secret(
     model_admin: admin.ModelAdmin,
     request: HttpRequest,
