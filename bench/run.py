@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import functools
 import json
 import os
 import platform
@@ -189,8 +190,9 @@ def main(argv: list[str]) -> int:
         headers = {"Authorization": f"Basic {auth}"}
 
         scenarios = history_scenarios() if args.history else http_scenarios()
-        results = measure_http_scenarios(
-            scenarios,
+        # One measurement of a list of scenarios, against this run's servers and data.
+        measure = functools.partial(
+            measure_http_scenarios,
             fixtures=fixtures,
             seed=seed,
             args=args,
@@ -199,24 +201,13 @@ def main(argv: list[str]) -> int:
             port=port,
             headers=headers,
             warm=warm,
-            only=only,
         )
+        results = measure(scenarios, only=only)
         if args.history:
             return history.run(
                 scenarios,
                 results,
-                measure=lambda again: measure_http_scenarios(
-                    again,
-                    fixtures=fixtures,
-                    seed=seed,
-                    args=args,
-                    wrk=wrk,
-                    tmp=tmp,
-                    port=port,
-                    headers=headers,
-                    warm=warm,
-                    only=set(),
-                ),
+                measure=lambda again: measure(again, only=set()),
                 fixtures=fixtures,
                 args=args,
                 results_dir=RESULTS,
