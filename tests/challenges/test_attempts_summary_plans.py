@@ -9,13 +9,13 @@ each request on larger tables (bench/README.md, "Cost with a year of history")."
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from tests.plans import analyze, explain, nodes, seed_history
 from verify_platform.lib.clock import current_time
 
 pytestmark = pytest.mark.django_db
@@ -24,42 +24,6 @@ DAYS = 100
 PER_DAY = 1_500  # the account's: 150,000 verifications and attempts
 OTHER_PER_DAY = 100  # another tenant's, in the same days
 BIG_TABLES = {"challenges_deliveryattempt", "challenges_verification"}
-
-# Verifications spread evenly over the DAYS days that end a day before `now` (the last day
-# is empty), one attempt each; every third one approved.
-SEED = """
-INSERT INTO challenges_verification (
-    sid, service_id, "to", channel, status, custom_code, code_hash, code_salt, code_sealed,
-    code_length, check_attempts, send_count, locale, plan, expires_at, date_created,
-    date_updated)
-SELECT 'VE' || md5(%(service)s || i::text), %(service)s, '+4474' || lpad(i::text, 6, '0'),
-    'sms', CASE WHEN i %% 3 = 0 THEN 'approved' ELSE 'expired' END, false, 'x', 'x', '', 6, 0,
-    1, 'en', '[]'::jsonb, t + interval '10 minutes', t, t
-FROM generate_series(1, %(n)s) AS i,
-    LATERAL (SELECT %(now)s::timestamptz - interval '1 day'
-                    - (i * %(days)s * interval '1 day') / %(n)s AS t) AS s
-"""
-SEED_ATTEMPTS = """
-INSERT INTO challenges_deliveryattempt (
-    sid, verification_id, send_number, step, channel, adapter, status, due_at, deadline, tries,
-    provider_message_id, date_created, date_updated)
-SELECT 'VL' || substr(v.sid, 3), v.sid, 1, 0, 'sms', 'locmem', 'delivered', v.date_created,
-    v.expires_at, 1, 'SM' || substr(v.sid, 3), v.date_created, v.date_created
-FROM challenges_verification AS v WHERE v.service_id = %(service)s
-"""
-
-
-def _seed(service, now, per_day: int) -> None:
-    params = {"service": service.sid, "n": per_day * DAYS, "days": DAYS, "now": now}
-    with connection.cursor() as cursor:
-        cursor.execute(SEED, params)
-        cursor.execute(SEED_ATTEMPTS, params)
-
-
-def _nodes(plan: dict):
-    yield plan
-    for child in plan.get("Plans", []):
-        yield from _nodes(child)
 
 
 def _summary(api, after, before) -> tuple[dict, dict]:
@@ -74,11 +38,7 @@ def _summary(api, after, before) -> tuple[dict, dict]:
     [sql] = [
         q["sql"] for q in captured.captured_queries if "challenges_deliveryattempt" in q["sql"]
     ]
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql)
-        [value] = cursor.fetchone()
-    document = value if isinstance(value, list) else json.loads(value)
-    return response.json(), document[0]["Plan"]
+    return response.json(), explain(sql, options="ANALYZE, BUFFERS, FORMAT JSON")
 
 
 def _buffers(plan: dict) -> int:
@@ -86,12 +46,12 @@ def _buffers(plan: dict) -> int:
 
 
 def _by_index_only(plan: dict) -> None:
-    nodes = list(_nodes(plan))
-    for node in nodes:
+    found = list(nodes(plan))
+    for node in found:
         assert node["Node Type"] not in ("Gather", "Gather Merge"), node
         if node.get("Relation Name") in BIG_TABLES:
             assert node["Node Type"] in ("Index Scan", "Index Only Scan", "Bitmap Heap Scan"), node
-    indexes = {n.get("Index Name") for n in nodes}
+    indexes = {n.get("Index Name") for n in found}
     assert "attempt_created" in indexes, plan
     assert "challenges_verification_pkey" in indexes, plan
 
@@ -101,11 +61,10 @@ def test_a_day_costs_its_own_rows_on_a_large_table(api, service, other_tenant):
 
     other_service = domain.service_create(account=other_tenant.account, friendly_name="Other")
     now = current_time().replace(microsecond=0)
-    _seed(service, now, PER_DAY)
-    _seed(other_service, now, OTHER_PER_DAY)
-    with connection.cursor() as cursor:
-        for table in ("challenges_deliveryattempt", "challenges_verification", "services_service"):
-            cursor.execute(f"ANALYZE {table}")
+    # Spread over the DAYS days that end a day before `now` (the last day is empty).
+    for seeded, per_day in ((service, PER_DAY), (other_service, OTHER_PER_DAY)):
+        seed_history(seeded.sid, end=now - timedelta(days=1), days=DAYS, count=per_day * DAYS)
+    analyze()
 
     # A day in the middle: the account's 1,500 attempts of it, not the other tenant's 100;
     # read one verification probe each, whatever the tables hold besides.
