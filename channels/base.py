@@ -8,6 +8,7 @@ tenants beyond what the message carries, so this package imports no domain app.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -47,6 +48,26 @@ class OutboundMessage:
     do_not_share_warning: bool = False
     app_hash: str | None = None
     status_callback_url: str | None = None
+    # The text of an approved template translation chosen for this message (TemplateSid or
+    # the Service's DefaultTemplateSid), already matched to the locale: `{{code}}`,
+    # `{{friendly_name}}`, `{{ttl}}` and the caller's own `{{name}}` variables, whose values
+    # are `substitutions` (TemplateCustomSubstitutions). None: the built-in wording.
+    template_text: str | None = None
+    substitutions: Mapping[str, str] = field(default_factory=dict)
+    # PSD2 dynamic linking: the transaction the code approves, shown in the message.
+    amount: str | None = None
+    payee: str | None = None
+    # Voice: DTMF digits sent once the call is answered (an extension), whether the callee
+    # must press a key before the code is read, and the text-to-speech voice to read it in.
+    send_digits: str | None = None
+    dtmf_input_required: bool = False
+    tts_voice: str | None = None
+    # SMS through Twilio: the Messaging Service for the destination's country
+    # (MessagingConfigurations), overriding the adapter's configured sender.
+    messaging_service_sid: str | None = None
+    # The caller's per-channel options (ChannelConfiguration), validated at start: for email
+    # `from`, `from_name`, `template_id`, `substitutions`.
+    channel_configuration: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

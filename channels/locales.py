@@ -24,6 +24,8 @@ class Texts:
     voice_repeat: str  # said before the digits the second time
     voice_goodbye: str
     say_language: str  # default <Say language="..."> for the language
+    psd2: str  # PSD2 dynamic linking: "{amount}" and "{payee}" of the transaction
+    voice_press_key: str  # said until the callee presses a key (DtmfInputRequired)
 
 
 TEXTS: dict[str, Texts] = {
@@ -37,6 +39,8 @@ TEXTS: dict[str, Texts] = {
         voice_repeat="Once again, your code is:",
         voice_goodbye="Goodbye.",
         say_language="en-US",
+        psd2="Amount: {amount}. Payee: {payee}.",
+        voice_press_key="This is a call from {service}. Press any key to hear your verification code.",
     ),
     "es": Texts(
         code="Tu código de verificación de {service} es: {code}",
@@ -48,6 +52,8 @@ TEXTS: dict[str, Texts] = {
         voice_repeat="Repito, tu código es:",
         voice_goodbye="Adiós.",
         say_language="es-ES",
+        psd2="Importe: {amount}. Beneficiario: {payee}.",
+        voice_press_key="Esta es una llamada de {service}. Pulsa cualquier tecla para escuchar tu código de verificación.",
     ),
     "fr": Texts(
         code="Votre code de vérification {service} est : {code}",
@@ -59,6 +65,8 @@ TEXTS: dict[str, Texts] = {
         voice_repeat="Je répète, votre code est :",
         voice_goodbye="Au revoir.",
         say_language="fr-FR",
+        psd2="Montant : {amount}. Bénéficiaire : {payee}.",
+        voice_press_key="Ceci est un appel de {service}. Appuyez sur une touche pour entendre votre code de vérification.",
     ),
     "de": Texts(
         code="Ihr {service} Bestätigungscode lautet: {code}",
@@ -73,6 +81,8 @@ TEXTS: dict[str, Texts] = {
         voice_repeat="Noch einmal, Ihr Code lautet:",
         voice_goodbye="Auf Wiederhören.",
         say_language="de-DE",
+        psd2="Betrag: {amount}. Empfänger: {payee}.",
+        voice_press_key="Dies ist ein Anruf von {service}. Drücken Sie eine beliebige Taste, um Ihren Bestätigungscode zu hören.",
     ),
     "pt": Texts(
         code="Seu código de verificação {service} é: {code}",
@@ -84,6 +94,8 @@ TEXTS: dict[str, Texts] = {
         voice_repeat="Repetindo, seu código é:",
         voice_goodbye="Tchau.",
         say_language="pt-BR",
+        psd2="Valor: {amount}. Beneficiário: {payee}.",
+        voice_press_key="Esta é uma ligação de {service}. Pressione qualquer tecla para ouvir seu código de verificação.",
     ),
     "it": Texts(
         code="Il tuo codice di verifica {service} è: {code}",
@@ -95,6 +107,8 @@ TEXTS: dict[str, Texts] = {
         voice_repeat="Ripeto, il tuo codice è:",
         voice_goodbye="Arrivederci.",
         say_language="it-IT",
+        psd2="Importo: {amount}. Beneficiario: {payee}.",
+        voice_press_key="Questa è una chiamata da {service}. Premi un tasto qualsiasi per ascoltare il tuo codice di verifica.",
     ),
     "nl": Texts(
         code="Je {service} verificatiecode is: {code}",
@@ -106,6 +120,8 @@ TEXTS: dict[str, Texts] = {
         voice_repeat="Nogmaals, je code is:",
         voice_goodbye="Tot ziens.",
         say_language="nl-NL",
+        psd2="Bedrag: {amount}. Begunstigde: {payee}.",
+        voice_press_key="Dit is een oproep van {service}. Druk op een willekeurige toets om je verificatiecode te horen.",
     ),
 }
 
