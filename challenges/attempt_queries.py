@@ -35,7 +35,7 @@ _Status = DeliveryAttempt.Status
 _SENT = ~Q(step__gt=0, tries=0, status__in=(_Status.SCHEDULED, _Status.CANCELED))
 _CONVERTED = Q(verification__status=OtpStatus.APPROVED)
 # What a row needs of its verification; the code store and the plan stay unread.
-_VERIFICATION_FIELDS = ("to", "status", "service_id", "code_length", "locale")
+_VERIFICATION_FIELDS = ("to", "status", "service_id", "code_length", "locale", "options")
 
 
 @dataclass(frozen=True)

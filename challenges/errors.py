@@ -8,6 +8,7 @@
 | 60202 | 429  | A verification's 5 wrong codes are used up (and new starts for its destination wait until its lifetime ends). |
 | 60203 | 429  | A 6th send to one destination within a verification's lifetime; for a phone factor, a 6th code (enrolment or challenge) to its number within 10 minutes. |
 | 60212 | 429  | Concurrent starts for one destination kept colliding. |
+| 60205 | 400  | SMS or WhatsApp to a number known to be a fixed line, on a service with `SkipSmsToLandlines`. Twilio: "SMS is not supported by landline phone number". |
 | 60200 | 400  | Invalid parameter (`ExpirationDate` not in the future or more than 60 minutes ahead, malformed `Details.Fields`, `AuthPayload` format). |
 """
 
@@ -41,3 +42,8 @@ class MaxSendAttemptsReached(VerifyError):
 
 class ConcurrentRequests(VerifyError):
     status, code, default_message = 429, 60212, "Too many concurrent requests for phone number"
+
+
+class LandlineNotSupported(VerifyError):
+    status, code = 400, 60205
+    default_message = "SMS is not supported by landline phone number"

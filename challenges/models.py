@@ -197,6 +197,10 @@ class Verification(OtpSession):
     custom_code = models.BooleanField(default=False)
     amount = models.CharField(max_length=64, blank=True, null=True)
     payee = models.CharField(max_length=64, blank=True, null=True)
+    # What the start asked beyond the code, kept for every send of this verification (resends
+    # and fallback steps render the same message): `challenges.domain.start_options`. Empty
+    # for a plain start, so the common row stays small.
+    options = models.JSONField(default=dict, db_default={}, blank=True)
 
     class Meta(OtpSession.Meta):
         ordering = ("date_created",)

@@ -31,6 +31,7 @@ VERIFICATION_COLUMNS = (
     "custom_code",
     "amount",
     "payee",
+    "options",
     "code_hash",
     "code_salt",
     "code_sealed",
@@ -105,7 +106,7 @@ WITH live AS MATERIALIZED (
 verification AS (
     INSERT INTO challenges_verification ({_names(VERIFICATION_COLUMNS)})
     SELECT %(sid)s, %(service)s, %(to)s, %(channel)s, %(status)s, %(custom_friendly_name)s,
-           %(custom_code)s, %(amount)s, %(payee)s, %(code_hash)s, %(code_salt)s,
+           %(custom_code)s, %(amount)s, %(payee)s, %(options)s, %(code_hash)s, %(code_salt)s,
            %(code_sealed)s, %(code_length)s, 0, 1, %(locale)s, %(app_hash)s, %(plan)s,
            %(expires_at)s, %(stamp)s, %(stamp)s
     WHERE NOT EXISTS (SELECT 1 FROM live) AND {DESTINATION_OPEN}
@@ -182,7 +183,15 @@ _SESSION_READ = (
     "plan",
 )
 CLAIM_OWNER_COLUMNS = {
-    "verification": ("sid", "to", "custom_friendly_name", *_SESSION_READ),
+    "verification": (
+        "sid",
+        "to",
+        "custom_friendly_name",
+        "amount",
+        "payee",
+        "options",
+        *_SESSION_READ,
+    ),
     "factor_code": ("id", "factor_id", "challenge_id", *_SESSION_READ),
 }
 

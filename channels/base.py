@@ -108,6 +108,9 @@ class BaseChannelAdapter:
 
     name: ClassVar[str] = "base"
     option_names: ClassVar[frozenset[str]] = frozenset()
+    # Whether SMS leaves through a provider's Messaging Service, chosen per destination
+    # country (`OutboundMessage.messaging_service_sid`): the engine looks one up only then.
+    uses_messaging_service: ClassVar[bool] = False
 
     def __init__(self, **options: Any) -> None:
         unknown = set(options) - self.option_names

@@ -10,12 +10,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import Error, Warning, register
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.validators import validate_email
 from django.utils.module_loading import import_string
 
 from channels.base import Channel
 from channels.registry import get_adapter, resolve_backend
-from channels.status import get_delivery_status_handler
+from channels.status import get_delivery_status_handler, get_voice_code_handler
 
 TAG = "verify_channels"
 NON_DELIVERING = (
@@ -97,11 +98,36 @@ def channel_adapters(app_configs: Any, **kwargs: Any) -> list[Error | Warning]:
                     id="verify_channels.W002",
                 )
             )
-    try:
-        get_delivery_status_handler()
-    except ImproperlyConfigured as exc:
-        problems.append(Error(str(exc), id="verify_channels.E004"))
-    return problems
+    for load in (get_delivery_status_handler, get_voice_code_handler):
+        try:
+            load()
+        except ImproperlyConfigured as exc:
+            problems.append(Error(str(exc), id="verify_channels.E004"))
+    return problems + _allowed_from_problems()
+
+
+def _allowed_from_problems() -> list[Error]:
+    """VERIFY_EMAIL_ALLOWED_FROM: e-mail addresses and `@domain` entries only, so a typo
+    does not silently allow nothing (or, worse, look like it allows something)."""
+    allowed = getattr(settings, "VERIFY_EMAIL_ALLOWED_FROM", None) or []
+    if not isinstance(allowed, list | tuple):
+        return [Error("VERIFY_EMAIL_ALLOWED_FROM must be a list.", id="verify_channels.E005")]
+    bad = []
+    for entry in allowed:
+        try:
+            text = str(entry).strip()
+            validate_email(f"x{text}" if text.startswith("@") else text)
+        except ValidationError:
+            bad.append(repr(entry)[:80])
+    if bad:
+        return [
+            Error(
+                f"VERIFY_EMAIL_ALLOWED_FROM has entries that are neither an e-mail address nor "
+                f"@domain: {', '.join(bad)}.",
+                id="verify_channels.E005",
+            )
+        ]
+    return []
 
 
 def _backend_class(backend: str) -> type | None:

@@ -6,6 +6,11 @@ resolved once, cached, and reset when a test overrides the setting. It is called
 `handler(attempt_sid=..., provider_message_id=..., status=DeliveryStatus, error_code=...)`
 and must itself ignore duplicates and out-of-order reports (a `delivered` after a
 `failed`, a second `sent`): providers retry and reorder callbacks.
+
+Calls that wait for a key press before reading the code (`dtmf_input_required`) ask for
+`VOICE_CALLBACK_PATH` once a key is pressed; `VERIFY_VOICE_CODE_HANDLER` (resolved the same
+way) is called as `handler(attempt_sid=...)` and returns the attempt's `OutboundMessage`, or
+None when its verification is no longer pending and unexpired.
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ from django.utils.module_loading import import_string
 from channels.base import DeliveryStatus
 
 STATUS_CALLBACK_PATH = "/channels/twilio/status"
+VOICE_CALLBACK_PATH = "/channels/twilio/voice"
 ATTEMPT_PARAM = "attempt"
+LOCALE_PARAM = "locale"
 
 # Twilio Message resource statuses. `canceled` (a scheduled message withdrawn) never left, so
 # it counts as failed; `partially_delivered` reached some of a multi-part message.
@@ -89,12 +96,21 @@ def default_status_callback_url(attempt_sid: str) -> str | None:
     return status_callback_url(base, attempt_sid) if base else None
 
 
+def voice_callback_url(attempt_sid: str, *, locale: str | None = None) -> str:
+    """Where Twilio posts the key a callee pressed (a `<Gather action>`): absolute on
+    `VERIFY_STATUS_CALLBACK_BASE_URL`, else a path (development adapters only show it; the
+    twilio adapter refuses such a call). It names the attempt, never the code; `locale` only
+    picks the language of a goodbye when there is no code to read."""
+    base = getattr(settings, "VERIFY_STATUS_CALLBACK_BASE_URL", None) or ""
+    query = {ATTEMPT_PARAM: attempt_sid, **({LOCALE_PARAM: locale} if locale else {})}
+    return f"{base.rstrip('/')}{VOICE_CALLBACK_PATH}?{urlencode(query)}"
+
+
 StatusHandler = Callable[..., Any]
 
 
-@functools.cache
-def get_delivery_status_handler() -> StatusHandler | None:
-    path = getattr(settings, "VERIFY_DELIVERY_STATUS_HANDLER", None)
+def _load_handler(setting: str) -> StatusHandler | None:
+    path = getattr(settings, setting, None)
     if not path:
         return None
     if callable(path):
@@ -102,13 +118,26 @@ def get_delivery_status_handler() -> StatusHandler | None:
     try:
         handler = import_string(path)
     except ImportError as exc:
-        raise ImproperlyConfigured(f"VERIFY_DELIVERY_STATUS_HANDLER: {exc}") from exc
+        raise ImproperlyConfigured(f"{setting}: {exc}") from exc
     if not callable(handler):
-        raise ImproperlyConfigured(f"VERIFY_DELIVERY_STATUS_HANDLER {path!r} is not callable")
+        raise ImproperlyConfigured(f"{setting} {path!r} is not callable")
     return handler
+
+
+@functools.cache
+def get_delivery_status_handler() -> StatusHandler | None:
+    return _load_handler("VERIFY_DELIVERY_STATUS_HANDLER")
+
+
+@functools.cache
+def get_voice_code_handler() -> StatusHandler | None:
+    """The engine's `handler(attempt_sid=...) -> OutboundMessage | None` for key presses."""
+    return _load_handler("VERIFY_VOICE_CODE_HANDLER")
 
 
 @receiver(setting_changed)
 def _reset(*, setting: str, **kwargs: Any) -> None:
     if setting == "VERIFY_DELIVERY_STATUS_HANDLER":
         get_delivery_status_handler.cache_clear()
+    elif setting == "VERIFY_VOICE_CODE_HANDLER":
+        get_voice_code_handler.cache_clear()

@@ -8,4 +8,5 @@ app_name = "verify_channels"
 
 urlpatterns = [
     path("twilio/status", views.twilio_status, name="twilio-status"),
+    path("twilio/voice", views.twilio_voice, name="twilio-voice"),
 ]

@@ -1,4 +1,4 @@
-"""Inbound provider status callbacks.
+"""Inbound provider callbacks: delivery status, and the key a callee pressed.
 
 Thin edge: check the signature, normalise the provider's vocabulary, hand the result to the
 engine's handler (`channels.status.get_delivery_status_handler`). Holds no state of its own,
@@ -6,6 +6,11 @@ so a replayed callback does exactly what the first did; deciding that a second `
 or a late `sent` changes nothing is the handler's job. Twilio authenticates these requests
 only by `X-Twilio-Signature` (HMAC-SHA1 of the full URL and the form, keyed with the account's
 auth token), so there is no Basic auth and no CSRF token.
+
+The voice callback (`twilio_voice`) is how a call that waits for a key press gets its code:
+the code is never in the TwiML sent before the key press, nor in any URL, so once Twilio
+posts the pressed key the engine's voice handler builds the message again and the answer is
+the TwiML that reads it.
 """
 
 from __future__ import annotations
@@ -25,14 +30,19 @@ from twilio.request_validator import (
     get_signature_algorithm,
 )
 
+from channels.base import Channel
 from channels.registry import get_adapter
 from channels.status import (
     ATTEMPT_PARAM,
+    LOCALE_PARAM,
     STATUS_CALLBACK_PATH,
+    VOICE_CALLBACK_PATH,
     get_delivery_status_handler,
+    get_voice_code_handler,
     normalize_call_status,
     normalize_message_status,
 )
+from channels.templates import render_goodbye_twiml, render_voice_twiml
 from verify_platform.lib import errors
 from verify_platform.lib.api.exceptions import error_response
 
@@ -61,7 +71,7 @@ def twilio_auth_tokens() -> list[str]:
     return tokens
 
 
-def _candidate_urls(request: HttpRequest) -> list[str]:
+def _candidate_urls(request: HttpRequest, path: str) -> list[str]:
     """The URL Twilio requested, as we can reconstruct it. Behind a proxy,
     `build_absolute_uri` is right only with SECURE_PROXY_SSL_HEADER / USE_X_FORWARDED_HOST
     set; the configured public base URL is the proxy-independent alternative."""
@@ -69,18 +79,20 @@ def _candidate_urls(request: HttpRequest) -> list[str]:
     base = getattr(settings, "VERIFY_STATUS_CALLBACK_BASE_URL", None)
     if base:
         query = request.META.get("QUERY_STRING", "")
-        urls.append(f"{base.rstrip('/')}{STATUS_CALLBACK_PATH}" + (f"?{query}" if query else ""))
+        urls.append(f"{base.rstrip('/')}{path}" + (f"?{query}" if query else ""))
     return urls
 
 
-def _signature_valid(request: HttpRequest, params: QueryDict | str) -> bool:
+def _signature_valid(
+    request: HttpRequest, params: QueryDict | str, path: str = STATUS_CALLBACK_PATH
+) -> bool:
     signature = request.headers.get("X-Twilio-Signature", "")
     if not signature or len(signature) > 512:
         return False
     algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER, ""))
     for token in twilio_auth_tokens():
         validator = RequestValidator(token)
-        for url in _candidate_urls(request):
+        for url in _candidate_urls(request, path):
             if validator.validate(url, params, signature, algorithm=algorithm):
                 return True
     return False
@@ -154,3 +166,43 @@ def twilio_status(request: HttpRequest) -> HttpResponse:
         logger.exception("delivery status handler failed for attempt %s", attempt_sid)
         return error_response(errors.ServiceUnavailable())
     return HttpResponse(status=204)
+
+
+def _twiml(xml: str) -> HttpResponse:
+    return HttpResponse(xml, content_type="text/xml; charset=utf-8")
+
+
+@csrf_exempt
+def twilio_voice(request: HttpRequest) -> HttpResponse:
+    """The `<Gather action>` of a call that waits for a key press. With a key (`Digits`) and
+    an attempt still pending and unexpired, the answer reads the code; anything else says
+    goodbye and hangs up, so the code is spoken only after a key press on a live attempt."""
+    if request.method != "POST":
+        return error_response(errors.MethodNotAllowed())
+    try:
+        params = request.POST
+    except (SuspiciousOperation, MultiPartParserError, UnicodeDecodeError, ValueError):
+        return error_response(errors.InvalidParameter("body", "unreadable"))
+    if not _signature_valid(request, params, VOICE_CALLBACK_PATH):
+        logger.warning("twilio voice callback with a bad or missing signature")
+        return error_response(InvalidSignature())
+    attempt_sid = request.GET.get(ATTEMPT_PARAM, "")
+    if not _ID_RE.fullmatch(attempt_sid):
+        return error_response(errors.InvalidParameter(ATTEMPT_PARAM))
+    goodbye = _twiml(render_goodbye_twiml(request.GET.get(LOCALE_PARAM, "")[:35]))
+    if not params.get("Digits"):
+        return goodbye
+    try:
+        handler = get_voice_code_handler()
+        if handler is None:
+            logger.warning("VERIFY_VOICE_CODE_HANDLER is not set: a key press reads no code")
+            return goodbye
+        message = handler(attempt_sid=attempt_sid)
+    except Exception:
+        # The callee hears a goodbye rather than Twilio's "application error"; the call's
+        # status callback and the fallback plan carry on as for an unanswered call.
+        logger.exception("voice code handler failed for attempt %s", attempt_sid)
+        return goodbye
+    if message is None or message.channel != Channel.CALL or message.attempt_sid != attempt_sid:
+        return goodbye
+    return _twiml(render_voice_twiml(message, key_pressed=True))

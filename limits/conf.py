@@ -20,6 +20,10 @@ _BUDGET_DEFAULTS = {
     "ACCOUNT_PER_HOUR": 5000,
     "SERVICE_PER_MINUTE": 120,
     "SERVICE_PER_HOUR": 2000,
+    # Starts that name one `DeviceIp`, per account: one device asking codes for many numbers
+    # is what a pumping bot looks like (counted only when the start names a DeviceIp).
+    "DEVICE_IP_PER_MINUTE": 10,
+    "DEVICE_IP_PER_HOUR": 60,
 }
 
 

@@ -8,6 +8,7 @@ the check's transaction, after the verification row is locked, so its count is e
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from datetime import datetime, timedelta
@@ -181,11 +182,12 @@ def _requested_buckets(service: Service, rate_limits: dict) -> list[tuple[Bucket
     ]
 
 
-def sends_metered(*, rate_limits: dict | None = None) -> bool:
-    """Whether `sends_admit` has anything to count for a start naming `rate_limits`: false
-    when it names none and every send budget is switched off. A start that meters nothing
-    may then leave the destination gate to its own write (`limits.sql.DESTINATION_OPEN`)."""
-    if rate_limits:
+def sends_metered(*, rate_limits: dict | None = None, device_ip: str | None = None) -> bool:
+    """Whether `sends_admit` has anything to count for a start naming `rate_limits` (and a
+    `device_ip`): false when it names none and every send budget is switched off. A start
+    that meters nothing may then leave the destination gate to its own write
+    (`limits.sql.DESTINATION_OPEN`)."""
+    if rate_limits or device_ip:
         return True
     budgets = conf.send_budgets()
     return any(
@@ -195,9 +197,12 @@ def sends_metered(*, rate_limits: dict | None = None) -> bool:
     )
 
 
-def sends_admit(*, service: Service, rate_limits: dict | None = None) -> None:
-    """Count one start against the named rate limits' buckets and the account's and the
-    service's send budgets; raise if any is exceeded, or if the counters cannot be reached.
+def sends_admit(
+    *, service: Service, rate_limits: dict | None = None, device_ip: str | None = None
+) -> None:
+    """Count one start against the named rate limits' buckets, the account's and the
+    service's send budgets and, for a start naming its `DeviceIp`, that device's budget in
+    the account; raise if any is exceeded, or if the counters cannot be reached.
 
     Every counter is hit, in one round trip, before any is judged; a refused start still
     counts (an attacker's refused attempts must not free capacity)."""
@@ -216,6 +221,12 @@ def sends_admit(*, service: Service, rate_limits: dict | None = None) -> None:
             if cap > 0:
                 windows.append((f"limits:s:{owner}:{seconds}", seconds))
                 refusals.append((cap, SendBudgetExceeded))
+    for suffix, seconds in _BUDGET_WINDOWS if device_ip else ():
+        cap = int(budgets.get(f"DEVICE_IP_{suffix}", 0) or 0)
+        if cap > 0:
+            device = _value_digest(ipaddress.ip_address(device_ip).compressed)
+            windows.append((f"limits:ip:{service.account_id}:{seconds}:{device}", seconds))
+            refusals.append((cap, SendBudgetExceeded))
     hits = meter.hit(windows)
     for hit, (cap, error) in zip(hits, refusals, strict=True):
         if hit.count > cap:

@@ -49,14 +49,15 @@ def safe_list_number_get(*, account: Account, phone_number: str) -> SafeListNumb
     return entry
 
 
-def destination_exceptions(*, account_id: str, phone_number: str) -> tuple[list[str], bool]:
+def destination_exceptions(*, account_id: str, phone_number: str) -> tuple[list[str], bool, bool]:
     """(the special number types account `account_id` allows, whether `phone_number` is in
-    its Safe List), in one query: what may lift a refusal of that destination."""
+    its Safe List, whether it may disable risk checks), in one query: what may lift a
+    refusal of that destination."""
     listed = SafeListNumber.objects.filter(account_id=OuterRef("pk"), phone_number=phone_number)
     row = (
         Account.objects.filter(pk=account_id)
         .annotate(listed=Exists(listed))
-        .values_list("allowed_special_numbers", "listed")
+        .values_list("allowed_special_numbers", "listed", "risk_check_disable_allowed")
         .first()
     )
-    return (list(row[0]), bool(row[1])) if row is not None else ([], False)
+    return (list(row[0]), bool(row[1]), bool(row[2])) if row is not None else ([], False, False)

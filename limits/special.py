@@ -18,20 +18,31 @@ from __future__ import annotations
 from limits import geo, queries
 from limits.errors import DestinationCountryBlocked, DestinationTypeBlocked
 from verify_platform.lib import metrics
+from verify_platform.lib.errors import InvalidParameter
 from verify_platform.lib.phones import SPECIAL_NUMBER_TYPES, special_type
 
 
-def destination_permit(*, to: str, account_id: str) -> None:
+def destination_permit(*, to: str, account_id: str, risk_check: str = "enable") -> None:
     """Raise DestinationTypeBlocked (60410) for a special number the account does not
     allow, DestinationCountryBlocked (60605) for a country not allowed, unless `to` (E.164)
-    is in account `account_id`'s Safe List. Call before anything is written or sent."""
+    is in account `account_id`'s Safe List. Call before anything is written or sent.
+
+    `risk_check="disable"` (a start's `RiskCheck`) lifts both rules for this start, but only
+    for an account an operator lets do so (`Account.risk_check_disable_allowed`); any other
+    account is refused (400/60200) rather than left believing the checks were off."""
     kind = special_type(to)
     country_ok = geo.country_allowed(to)
-    if kind is None and country_ok:
+    if kind is None and country_ok and risk_check != "disable":
         return
-    allowed_types, safe_listed = queries.destination_exceptions(
+    allowed_types, safe_listed, may_disable = queries.destination_exceptions(
         account_id=account_id, phone_number=to
     )
+    if risk_check == "disable":
+        if not may_disable:
+            raise InvalidParameter(
+                "RiskCheck", "this account may not disable risk checks (an operator setting)"
+            )
+        return
     if safe_listed:
         return
     if kind is not None and kind not in allowed_types:

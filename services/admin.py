@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from services import domain
 from services.fallback_form import FallbackStepsField
 from services.models import Account, ApiKey, Event, Service
+from services.template_admin import MessagingConfigurationInline
 from verify_platform.lib.admin import (
     clipped,
     clipped_column,
@@ -48,7 +49,7 @@ class AccountChangeForm(forms.ModelForm):
 
     class Meta:
         model = Account
-        fields = ("friendly_name", "allowed_special_numbers")
+        fields = ("friendly_name", "allowed_special_numbers", "risk_check_disable_allowed")
 
 
 class ApiKeyCreateForm(forms.Form):
@@ -80,6 +81,7 @@ class AccountAdmin(admin.ModelAdmin):
         "friendly_name",
         "status",
         "allowed_special_numbers",
+        "risk_check_disable_allowed",
         "date_created",
         "date_updated",
     )
@@ -177,6 +179,7 @@ class ServiceAdmin(admin.ModelAdmin):
     list_select_related = ("account",)
     readonly_fields = ("sid", "account", "date_created", "date_updated")
     date_hierarchy = "date_created"
+    inlines = [MessagingConfigurationInline]
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         """`fallback` as rows of steps, validated as the API validates `Fallback`."""
@@ -201,5 +204,5 @@ class EventAdmin(admin.ModelAdmin):
         return False
 
 
-# Webhooks and their delivery log register themselves.
+# Webhooks and their delivery log register themselves (Templates with the inline's import).
 from services.webhooks import admin as _webhooks_admin  # noqa: E402, F401

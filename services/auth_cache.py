@@ -47,6 +47,7 @@ ACCOUNT_FIELDS = (
     "friendly_name",
     "status",
     "allowed_special_numbers",
+    "risk_check_disable_allowed",
     "date_created",
     "date_updated",
 )
@@ -55,7 +56,7 @@ ACCOUNT_FIELDS = (
 GENERATION_SECONDS = 24 * 3600
 RETRY_SECONDS = 1.0
 # In the key: an entry of another shape is never read as this one.
-_PREFIX = "auth:2"
+_PREFIX = "auth:3"
 _ERRORS = (RedisError, OSError)
 
 _unavailable_until = 0.0

@@ -8,11 +8,12 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from services import sql
+from services import sql, template_queries
 from services.auth_cache import credentials_changed
 from services.models import Account, ApiKey, Event, Service
 from services.webhooks.dispatch import Outbox
 from verify_platform.lib import crypto
+from verify_platform.lib.errors import InvalidParameter
 from verify_platform.lib.transitions import move
 
 
@@ -78,11 +79,26 @@ def api_key_revoke(*, api_key: ApiKey) -> bool:
     return revoked
 
 
+def _default_template_check(account_id: str, fields: dict[str, Any]) -> None:
+    """A `DefaultTemplateSid` must name a template the account can use, for sms or call:
+    every verification of the service would otherwise be refused later, far from the cause."""
+    sid = fields.get("default_template_sid")
+    if not sid:
+        return
+    template = template_queries.visible_template(account_id=account_id, sid=sid)
+    if template is None:
+        raise InvalidParameter(
+            "DefaultTemplateSid", "no template with this SID is available to the account"
+        )
+
+
 def service_create(*, account: Account, friendly_name: str, **fields: Any) -> Service:
+    _default_template_check(account.pk, fields)
     return Service.objects.create(account=account, friendly_name=friendly_name, **fields)
 
 
 def service_update(*, service: Service, **fields: Any) -> Service:
+    _default_template_check(service.account_id, fields)
     if fields:
         for name, value in fields.items():
             setattr(service, name, value)

@@ -43,6 +43,13 @@ class Account(models.Model):
         blank=True,
         help_text="Special number types codes may be sent to (refused by default: toll fraud).",
     )
+    # A start's `RiskCheck=disable` lifts the special-number and country rules for that
+    # start only on an account an operator trusts with it; other accounts are refused.
+    risk_check_disable_allowed = models.BooleanField(
+        default=False,
+        help_text="Starts may send RiskCheck=disable to skip the special-number and "
+        "country rules (Twilio's Fraud Guard and Geo Permissions override).",
+    )
     date_created = models.DateTimeField(auto_now_add=True)
     date_updated = models.DateTimeField(auto_now=True)
 
@@ -310,3 +317,13 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"delivery {self.pk} of {self.event_id} to {self.webhook_id}"
+
+
+# Templates and MessagingConfigurations live in their own module (registered with this app
+# by this import); the built-in templates are written into their table after each migrate.
+from services import builtin_templates as _builtin_templates  # noqa: E402, F401
+from services.message_models import (  # noqa: E402, F401
+    MessagingConfiguration,
+    Template,
+    TemplateTranslation,
+)

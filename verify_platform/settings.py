@@ -32,6 +32,7 @@ from verify_platform.settings_verify import (  # noqa: F401 - settings Django re
     VERIFY_DELIVERY_LEASE_SECONDS,
     VERIFY_DELIVERY_STATUS_HANDLER,
     VERIFY_DESTINATION_THROTTLE,
+    VERIFY_EMAIL_ALLOWED_FROM,
     VERIFY_EMAIL_FROM,
     VERIFY_ENCRYPTION_KEYS,
     VERIFY_FILEBASED_DIR,
@@ -43,6 +44,7 @@ from verify_platform.settings_verify import (  # noqa: F401 - settings Django re
     VERIFY_TRUSTED_PROXIES,
     VERIFY_TWILIO_OPTIONS,
     VERIFY_UNVERIFIED_FACTOR_TTL_SECONDS,
+    VERIFY_VOICE_CODE_HANDLER,
     VERIFY_WEBHOOKS,
 )
 

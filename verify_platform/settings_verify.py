@@ -139,6 +139,9 @@ VERIFY_SEND_BUDGETS = {
     "ACCOUNT_PER_HOUR": env.int("VERIFY_ACCOUNT_SENDS_PER_HOUR", default=5000),
     "SERVICE_PER_MINUTE": env.int("VERIFY_SERVICE_SENDS_PER_MINUTE", default=120),
     "SERVICE_PER_HOUR": env.int("VERIFY_SERVICE_SENDS_PER_HOUR", default=2000),
+    # Per account and `DeviceIp` (counted only for starts that name one).
+    "DEVICE_IP_PER_MINUTE": env.int("VERIFY_DEVICE_IP_SENDS_PER_MINUTE", default=10),
+    "DEVICE_IP_PER_HOUR": env.int("VERIFY_DEVICE_IP_SENDS_PER_HOUR", default=60),
 }
 # Failed authentications per client address per minute before the answer is 429 (20429)
 # instead of 401 (SECURITY R16); 0 switches it off. Behind a reverse proxy, list its
@@ -190,3 +193,12 @@ VERIFY_METRICS = {
     # Seconds a scrape waits for the broker (queue lengths) or the database (webhook backlog).
     "BROKER_TIMEOUT": env.float("VERIFY_METRICS_BROKER_TIMEOUT", default=1.0),
 }
+
+# Called when a callee presses a key on a call that waits for one (DtmfInputRequired):
+# handler(attempt_sid=...) -> OutboundMessage | None.
+VERIFY_VOICE_CODE_HANDLER = (
+    env.str("VERIFY_VOICE_CODE_HANDLER", default="challenges.domain.voice.spoken_message") or None
+)
+# Addresses (or @domain entries) a verification may send e-mail from (ChannelConfiguration
+# "from"); empty: the configured sender only.
+VERIFY_EMAIL_ALLOWED_FROM = env.list("VERIFY_EMAIL_ALLOWED_FROM", default=[])

@@ -150,6 +150,16 @@ CHANNEL_DATA_SCHEMA = {
         "country": {"type": "string", "nullable": True},
         "code_length": {"type": "integer"},
         "locale": {"type": "string"},
+        "device_ip": {
+            "type": "string",
+            "nullable": True,
+            "description": "**Extension**: the start's `DeviceIp`.",
+        },
+        "tags": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "**Extension**: the start's `Tags`.",
+        },
     },
 }
 
@@ -177,6 +187,8 @@ def _channel_data(attempt: DeliveryAttempt) -> dict:
         "country": attempt_queries.country_of(verification.to),
         "code_length": verification.code_length,
         "locale": verification.locale,
+        "device_ip": verification.options.get("device_ip"),
+        "tags": verification.options.get("tags", {}),
     }
 
 

@@ -1,139 +1,33 @@
-"""Input forms and output shapes of `Verification` and `VerificationCheck` (Twilio Verify
-v2; wire reference 4.3, 4.6)."""
+"""Output shapes of `Verification` and `VerificationCheck` (Twilio Verify v2; wire reference
+4.3, 4.6); their input forms are in `verification_forms`."""
 
 from __future__ import annotations
-
-import re
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from challenges.destinations import PHONE_CHANNELS, TEXT_CHANNELS, is_landline, normalize_to
 from challenges.models import DeliveryAttempt, Verification
-from channels import registry
 from verify_platform.lib.api.fields import (
     AbsoluteUrlField,
     absolute_url,
     datetime_text,
     text,
 )
-from verify_platform.lib.api.forms import JSONObjectField, TwilioForm
-
-CHANNELS = ("sms", "whatsapp", "call", "email", "auto")
-VERIFICATION_UPDATE_STATUSES = ("canceled", "approved")
-_LOCALE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?")
-_CODE = re.compile(r"[0-9]{4,10}")  # ASCII digits only: [0-9], not \d
-_APP_HASH = re.compile(r"[A-Za-z0-9+/=]{1,32}")
+from verify_platform.lib.phones import carrier_name, line_type, region_of
 
 
-def _code(value: str) -> str:
-    if not _CODE.fullmatch(value):
-        raise serializers.ValidationError("must be 4 to 10 ASCII digits")
-    return value
-
-
-def _channel(value: str) -> None:
-    if value not in CHANNELS:
-        raise serializers.ValidationError(f"must be one of {', '.join(CHANNELS)}")
-    if value != "auto" and value not in registry.configured_channels():
-        raise serializers.ValidationError("this channel is not enabled")
-
-
-def _printable(value: str) -> None:
-    if not value.isprintable():
-        raise serializers.ValidationError("must not contain control characters")
-
-
-def _locale(value: str) -> None:
-    if not _LOCALE.fullmatch(value):
-        raise serializers.ValidationError("must be a language tag such as en or pt-BR")
-
-
-def _app_hash(value: str) -> None:
-    if not _APP_HASH.fullmatch(value):
-        raise serializers.ValidationError("must be the app's SMS retriever hash")
-
-
-class VerificationCreateForm(TwilioForm):
-    """Needs `context={"service": service}`: channels and CustomCode depend on it. (Field
-    validators, not `validate_<name>` methods: DRF looks those up by the wire name.)"""
-
-    to = serializers.CharField(max_length=320, trim_whitespace=False)
-    channel = serializers.CharField(max_length=16, trim_whitespace=False, validators=[_channel])
-    locale = serializers.CharField(
-        max_length=16, required=False, trim_whitespace=False, validators=[_locale]
-    )
-    custom_friendly_name = serializers.CharField(
-        max_length=30, required=False, validators=[_printable]
-    )
-    custom_code = serializers.CharField(
-        max_length=10, required=False, trim_whitespace=False, validators=[_code]
-    )
-    app_hash = serializers.CharField(
-        max_length=32, required=False, trim_whitespace=False, validators=[_app_hash]
-    )
-    amount = serializers.CharField(max_length=64, required=False)
-    payee = serializers.CharField(max_length=64, required=False)
-    rate_limits = JSONObjectField(
-        required=False,
-        max_length=4096,
-        help_text='The values to meter, keyed by rate limit `unique_name`: `{"end_user_ip": '
-        '"203.0.113.7"}`. Every bucket of each named rate limit counts this start; a full one '
-        "refuses it with 429/60203 before anything is sent.",
-    )
-
-    def validate(self, attrs: dict) -> dict:
-        if "custom_code" in attrs and not self.context["service"].custom_code_enabled:
-            raise serializers.ValidationError(
-                {"CustomCode": "custom codes are not enabled for this service"}
-            )
-        if "locale" in attrs:
-            attrs["locale"] = attrs["locale"].replace("_", "-")
-        channel = attrs["channel"]
-        to = normalize_to(attrs["to"])
-        if to is None:
-            raise serializers.ValidationError({"To": "must be an E.164 phone number"})
-        email = "@" in to
-        if channel == "email" and not email:
-            raise serializers.ValidationError({"To": "must be an e-mail address for email"})
-        if channel in PHONE_CHANNELS and email:
-            raise serializers.ValidationError({"To": f"must be a phone number for {channel}"})
-        if channel in TEXT_CHANNELS and is_landline(to):
-            raise serializers.ValidationError({"To": f"a landline cannot receive {channel}"})
-        attrs["to"] = to
-        return attrs
-
-
-def _update_status(value: str) -> None:
-    if value not in VERIFICATION_UPDATE_STATUSES:
-        raise serializers.ValidationError("must be canceled or approved")
-
-
-class VerificationUpdateForm(TwilioForm):
-    # A string, not a ChoiceField: its enum would collide in the schema with the other
-    # `Status` parameters (challenges, webhooks) that have other values.
-    status = serializers.CharField(
-        validators=[_update_status], help_text="`canceled` or `approved`"
-    )
-
-
-class VerificationCheckForm(TwilioForm):
-    code = serializers.CharField(max_length=10, trim_whitespace=False, validators=[_code])
-    to = serializers.CharField(max_length=320, required=False, trim_whitespace=False)
-    verification_sid = serializers.CharField(max_length=34, required=False)
-    amount = serializers.CharField(max_length=64, required=False)
-    payee = serializers.CharField(max_length=64, required=False)
-
-    def validate(self, attrs: dict) -> dict:
-        if "to" in attrs:
-            attrs["to"] = normalize_to(attrs["to"])
-            if attrs["to"] is None:
-                raise serializers.ValidationError(
-                    {"To": "must be an E.164 phone number or e-mail address"}
-                )
-        elif not attrs.get("verification_sid"):
-            raise serializers.ValidationError({"To": "To or VerificationSid is required"})
-        return attrs
+def number_lookup(to: str) -> dict:
+    """The `lookup` object of a phone number: Twilio's carrier shape, from offline data."""
+    return {
+        "country_code": region_of(to),
+        "carrier": {
+            "error_code": None,
+            "name": carrier_name(to),
+            "mobile_country_code": None,
+            "mobile_network_code": None,
+            "type": line_type(to),
+        },
+    }
 
 
 def visible_attempts(verification) -> list[DeliveryAttempt]:
@@ -233,8 +127,19 @@ class VerificationSerializer(_VerificationBase):
     sna = serializers.SerializerMethodField()
     url = AbsoluteUrlField(_VERIFICATION_PATH)
 
-    def get_lookup(self, verification) -> dict:
-        return {}
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "description": "With the service's LookupEnabled, what phonenumbers' offline data "
+            "knows of a phone number: `country_code` and `carrier` (`name`, `type`; "
+            "`mobile_country_code` and `mobile_network_code` are null: no network is asked).",
+        }
+    )
+    def get_lookup(self, verification) -> dict | None:
+        if not verification.service.lookup_enabled or "@" in verification.to:
+            return {}
+        return number_lookup(verification.to)
 
     @extend_schema_field(SendCodeAttemptSerializer(many=True))
     def get_send_code_attempts(self, verification) -> list:

@@ -14,12 +14,14 @@ from challenges.api.serializers import (
     ChallengeSerializer,
     ChallengeUpdateForm,
 )
-from challenges.api.verification_serializers import (
+from challenges.api.verification_forms import (
     VerificationCheckForm,
-    VerificationCheckSerializer,
     VerificationCreateForm,
-    VerificationSerializer,
     VerificationUpdateForm,
+)
+from challenges.api.verification_serializers import (
+    VerificationCheckSerializer,
+    VerificationSerializer,
 )
 from challenges.destinations import normalize_to
 from entities import queries as entity_queries
@@ -214,6 +216,8 @@ class VerificationCheckView(TwilioView):
             sid=data.get("verification_sid"),
             to=data.get("to"),
             code=data["code"],
+            amount=data.get("amount"),
+            payee=data.get("payee"),
         )
         return Response(
             render(VerificationCheckSerializer, verification, request),

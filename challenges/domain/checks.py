@@ -9,6 +9,7 @@ decided with the verification row locked.
 
 from __future__ import annotations
 
+import hmac
 from datetime import datetime
 
 from django.db import connection, transaction
@@ -67,7 +68,18 @@ def _approve(read: Verification, now: datetime) -> bool:
     return True
 
 
-def _check(locked: Verification | None, code: str, now: datetime) -> tuple[Verification, bool]:
+def transaction_matches(read: Verification, amount: str | None, payee: str | None) -> bool:
+    """PSD2 dynamic linking: a check approves only the transaction the code was sent for,
+    so it must repeat the start's `Amount` and `Payee` exactly (and name none when the start
+    named none). A mismatch counts as a wrong code: it tells the caller nothing more."""
+    expected = f"{read.amount or ''}\x00{read.payee or ''}".encode()
+    given = f"{amount or ''}\x00{payee or ''}".encode()
+    return hmac.compare_digest(expected, given)
+
+
+def _check(
+    locked: Verification | None, code: str, now: datetime, linked: tuple[str | None, str | None]
+) -> tuple[Verification, bool]:
     """The check on the locked verification. Every write sets its fields in memory as well
     (the row is locked), so the answer needs no read-back. Returns the verification and
     whether it has just been found expired (the caller answers 404 after the commit)."""
@@ -84,7 +96,7 @@ def _check(locked: Verification | None, code: str, now: datetime) -> tuple[Verif
         return locked, session_end(locked, Status.EXPIRED, now)
     # Read after the lock, in its own statement: it sees every failure committed before.
     limits.destination_gate(service=locked.service, to=locked.to, now=now)
-    if code_matches(locked, code):
+    if code_matches(locked, code) and transaction_matches(locked, *linked):
         if not _approve(locked, now):
             raise NotFound()  # the gate closed after its read: nothing else can move the row
         return locked, False
@@ -101,7 +113,12 @@ def _check(locked: Verification | None, code: str, now: datetime) -> tuple[Verif
 
 
 def verification_check(
-    *, verification: Verification, code: str, now: datetime | None = None
+    *,
+    verification: Verification,
+    code: str,
+    amount: str | None = None,
+    payee: str | None = None,
+    now: datetime | None = None,
 ) -> Verification:
     """One check of `code`. A wrong code counts; the fifth ends the verification. Of any
     number of concurrent correct checks exactly one approves; the rest find it ended.
@@ -111,7 +128,7 @@ def verification_check(
     destination is refused before the code is compared, and a success resets the count."""
     with transaction.atomic():
         now = current_time(now)
-        locked, expired = _check(lock_verification(verification.pk), code, now)
+        locked, expired = _check(lock_verification(verification.pk), code, now, (amount, payee))
     if expired:
         raise NotFound()
     return locked
@@ -124,6 +141,8 @@ def verification_check_find(
     sid: str | None = None,
     to: str | None = None,
     code: str,
+    amount: str | None = None,
+    payee: str | None = None,
     now: datetime | None = None,
 ) -> Verification:
     """`verification_check` of the verification a check request names (by SID, or the
@@ -141,6 +160,7 @@ def verification_check_find(
         and read.expires_at > now
         and read.check_attempts < MAX_CHECK_ATTEMPTS
         and code_matches(read, code)
+        and transaction_matches(read, amount, payee)
         and _approve(read, now)
     ):
         return read
@@ -148,7 +168,7 @@ def verification_check_find(
         locked = queries.verification_find_for_check(
             account=account, service_sid=service_sid, sid=sid, to=to
         )
-        locked, expired = _check(locked, code, now)
+        locked, expired = _check(locked, code, now, (amount, payee))
     if expired:
         raise NotFound()
     return locked

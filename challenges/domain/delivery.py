@@ -23,12 +23,12 @@ from challenges.domain.engine import (
     Status,
     attempt_payload,
     attempts_of,
-    destination_of,
     event_fields,
     owner_field,
     record_event,
     step_timeout,
 )
+from challenges.domain.message import message_for
 from challenges.models import LIFETIME_SECONDS, DeliveryAttempt, FactorCode, Verification
 from channels import registry
 from channels.base import (
@@ -37,10 +37,9 @@ from channels.base import (
     ChannelTemporaryError,
     OutboundMessage,
 )
-from channels.status import default_status_callback_url
 from services.domain import event_outbox
 from services.models import Service
-from verify_platform.lib import crypto, metrics, rows
+from verify_platform.lib import metrics, rows
 from verify_platform.lib.clock import current_time
 
 logger = logging.getLogger("challenges.delivery")
@@ -64,22 +63,6 @@ class Claim:
 
 
 # --- step 1: claim ----------------------------------------------------------------------------
-
-
-def _message(owner: Owner, *, attempt_sid: str, channel: str) -> OutboundMessage:
-    service = owner.service
-    return OutboundMessage(
-        channel=channel,
-        to=destination_of(owner),
-        code=crypto.decrypt(owner.code_sealed),
-        service_name=owner.custom_friendly_name or service.friendly_name,
-        attempt_sid=attempt_sid,
-        locale=owner.locale,
-        lifetime_minutes=LIFETIME_SECONDS // 60,
-        do_not_share_warning=service.do_not_share_warning_enabled,
-        app_hash=owner.app_hash,
-        status_callback_url=default_status_callback_url(attempt_sid),
-    )
 
 
 def _claim(attempt_sid: str, now: datetime, *, owner: str, first_fallback: bool) -> Claim | None:
@@ -131,7 +114,7 @@ def _claim(attempt_sid: str, now: datetime, *, owner: str, first_fallback: bool)
         channel=channel,
         send_number=send_number,
         step=step,
-        message=_message(session, attempt_sid=attempt_sid, channel=channel),
+        message=message_for(session, attempt_sid=attempt_sid, channel=channel),
     )
 
 

@@ -153,6 +153,9 @@ def event_fields(session: Owner, type: str, **payload: Any) -> dict[str, Any]:
         subject = {"factor_sid": session.factor_id, "challenge_sid": session.challenge_id}
     else:
         subject = {"verification_sid": session.sid}
+        tags = session.options.get("tags")
+        if tags:  # the start's Tags go with every event of the verification
+            subject["tags"] = tags
     return {
         "service": session.service,
         "type": type,

@@ -15,7 +15,7 @@ phone code. So the owner's retention bounds its dependents': attempts kept longe
 their verification (`ATTEMPTS_DAYS` > `VERIFICATIONS_DAYS`) still go with it.
 
 Masking (`REDACT_DESTINATIONS_DAYS`) writes `+1******0100` (or `j***@e******.com`) over an
-ended verification's `to`. Fetches and checks by To only ever find a live verification, and
+ended verification's `to`, and drops the start's `DeviceIp` and e-mail sender options. Fetches and checks by To only ever find a live verification, and
 the destination throttle (`limits.DestinationThrottle`) keeps its own copy of the number,
 which it needs in clear to match the next start and check. The Attempts API shows `to`
 masked anyway, but reads an attempt's country from it and filters `ChannelData.To` on it:
@@ -62,7 +62,8 @@ LIMIT %(limit)s
 FOR UPDATE SKIP LOCKED"""  # noqa: S608 (literals of ours; every value is a parameter)
 
 REDACT_UPDATE = """
-UPDATE challenges_verification AS v SET "to" = m.masked
+UPDATE challenges_verification AS v
+SET "to" = m.masked, options = v.options - 'device_ip' - 'channel_configuration'
 FROM unnest(%(sids)s::text[], %(masked)s::text[]) AS m(sid, masked)
 WHERE v.sid = m.sid"""
 

@@ -28,6 +28,7 @@ from challenges.domain.engine import (
     session_end,
     step_deadline,
 )
+from challenges.domain.start_options import start_locale, start_options
 from challenges.errors import ConcurrentRequests, MaxCheckAttemptsReached, MaxSendAttemptsReached
 from challenges.models import (
     LIFETIME_SECONDS,
@@ -92,6 +93,7 @@ def _insert(verification: Verification, now: datetime) -> bool:
         "custom_code": v.custom_code,
         "amount": v.amount,
         "payee": v.payee,
+        "options": Jsonb(v.options),
         "code_hash": v.code_hash,
         "code_salt": v.code_salt,
         "code_sealed": v.code_sealed,
@@ -189,7 +191,7 @@ def verification_start(
     service: Service,
     to: str,
     channel: str,
-    locale: str = "en",
+    locale: str | None = None,
     custom_friendly_name: str | None = None,
     app_hash: str | None = None,
     custom_code: str | None = None,
@@ -197,6 +199,7 @@ def verification_start(
     payee: str | None = None,
     rate_limits: dict[str, str] | None = None,
     now: datetime | None = None,
+    **options: Any,
 ) -> Verification:
     """Create a verification for `to`, or resend the pending one (same SID, same code).
 
@@ -212,11 +215,19 @@ def verification_start(
     index; a loser's transaction is rolled back and retried, and then finds the winner's
     verification and resends it.
 
+    `options` are the start's message and risk options (`start_options`): TemplateSid and its
+    substitutions, SendDigits, ChannelConfiguration, DeviceIp (metered by the per-device
+    send budget), RiskCheck, Tags. A resend keeps the pending verification's own.
+
     The verification returned carries its attempts as written (`attempts_written`).
     """
     plan = plan_for(service=service, channel=channel, to=to)
+    locale = start_locale(locale=locale, to=to)
+    extra = start_options(service=service, plan=plan, locale=locale, **options)
     if channel != "email":
-        special.destination_permit(to=to, account_id=service.account_id)
+        special.destination_permit(
+            to=to, account_id=service.account_id, risk_check=extra.get("risk_check", "enable")
+        )
     moment = current_time(now)
     verification = _new(
         service=service,
@@ -229,12 +240,14 @@ def verification_start(
         app_hash=app_hash,
         amount=amount,
         payee=payee,
+        options=extra,
     )
     # The gate comes before the metering (a refused start is not counted).
-    metered = limits.sends_metered(rate_limits=rate_limits)
+    device_ip = extra.get("device_ip")
+    metered = limits.sends_metered(rate_limits=rate_limits, device_ip=device_ip)
     if metered:
         limits.destination_gate(service=service, to=to, now=moment)
-        limits.sends_admit(service=service, rate_limits=rate_limits)
+        limits.sends_admit(service=service, rate_limits=rate_limits, device_ip=device_ip)
     if _insert(verification, moment):
         metrics.verification_started(channel=verification.channel, to=to)
         return verification

@@ -11,8 +11,14 @@ from __future__ import annotations
 import logging
 import threading
 
-from channels.base import BaseChannelAdapter, DeliveryStatus, OutboundMessage, SendResult
-from channels.templates import render
+from channels.base import (
+    BaseChannelAdapter,
+    ChannelPermanentError,
+    DeliveryStatus,
+    OutboundMessage,
+    SendResult,
+)
+from channels.templates import TemplateRenderError, render
 
 logger = logging.getLogger("channels.console")
 
@@ -23,7 +29,10 @@ class ConsoleAdapter(BaseChannelAdapter):
     _lock = threading.Lock()
 
     def send(self, message: OutboundMessage) -> SendResult:
-        rendered = render(message)
+        try:
+            rendered = render(message)
+        except TemplateRenderError as exc:
+            raise ChannelPermanentError(f"template: {exc}") from exc
         stream = self.options.get("stream")
         if stream is None:
             # One line per message: the breaks of a multi-line body (e-mail) become " | ",

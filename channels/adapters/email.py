@@ -4,11 +4,19 @@ Built on `EmailMultiAlternatives` rather than the `send_mail` shortcut so the me
 its own Message-ID (returned as the provider id) and an HTML part. SMTP answers are mapped the
 way mail servers mean them: a 5xx reply is permanent, a 4xx reply or a network failure is
 temporary.
+
+A verification may choose its sender (ChannelConfiguration `from` and `from_name`): the
+address only when `VERIFY_EMAIL_ALLOWED_FROM` allows it (`from_allowed`, which the API asks
+at start), the display name cleaned to one header-safe line. `template_id` and
+`substitutions` name an external template engine, which this adapter does not have; the API
+refuses `template_id`, and `substitutions` without it change nothing.
 """
 
 from __future__ import annotations
 
+import logging
 import smtplib
+from email.utils import formataddr, parseaddr
 from typing import Any
 
 from django.conf import settings
@@ -27,9 +35,40 @@ from channels.base import (
     OutboundMessage,
     SendResult,
 )
-from channels.templates import render_email
+from channels.templates import clean_value, render_email
 
 DEFAULT_TIMEOUT = 10.0
+FROM_NAME_MAX = 64
+
+logger = logging.getLogger(__name__)
+
+
+def from_allowed(address: object) -> bool:
+    """Whether a verification may send from `address`: a plain e-mail address listed in
+    `VERIFY_EMAIL_ALLOWED_FROM`, itself or by its domain (an `@example.com` entry). The list
+    is empty by default, and then no address is allowed: a sender is the deployment's
+    reputation, so which ones callers may use is the operator's decision."""
+    if not isinstance(address, str) or len(address) > 254:
+        return False
+    try:
+        validate_email(address)
+    except ValidationError:
+        return False
+    allowed = getattr(settings, "VERIFY_EMAIL_ALLOWED_FROM", None) or ()
+    if isinstance(allowed, str):
+        allowed = (allowed,)
+    lowered = address.lower()
+    domain = "@" + lowered.rsplit("@", 1)[1]
+    return any(str(entry).strip().lower() in (lowered, domain) for entry in allowed)
+
+
+def clean_from_name(value: object) -> str:
+    """A display name fit for a From header: one line without control characters (so no
+    header can be added through it), no encoded-word markers, bounded."""
+    name = " ".join(clean_value(value if isinstance(value, str) else "").split())
+    while "=?" in name:
+        name = name.replace("=?", "")
+    return name[:FROM_NAME_MAX].strip()
 
 
 class EmailAdapter(BaseChannelAdapter):
@@ -62,11 +101,12 @@ class EmailAdapter(BaseChannelAdapter):
         except ValidationError as exc:
             raise ChannelPermanentError(f"not an email address: {message.to!r}") from exc
         rendered = render_email(message)
-        message_id = make_msgid(domain=_domain(self.from_email))
+        sender = self.sender(message)
+        message_id = make_msgid(domain=_domain(sender))
         email = EmailMultiAlternatives(
             subject=rendered.subject or "",
             body=rendered.body,
-            from_email=self.from_email,
+            from_email=sender,
             to=[message.to],
             headers={"Message-ID": message_id, "X-Verify-Attempt": message.attempt_sid},
             connection=get_connection(self.backend, timeout=self.timeout),
@@ -99,8 +139,25 @@ class EmailAdapter(BaseChannelAdapter):
         return SendResult(
             status=DeliveryStatus.SENT,
             provider_message_id=message_id,
-            detail={"from": self.from_email},
+            detail={"from": sender},
         )
+
+    def sender(self, message: OutboundMessage) -> str:
+        """The From of `message`: the configured sender unless the verification chose an
+        allowed address or a display name (ChannelConfiguration `from`, `from_name`)."""
+        config = message.channel_configuration
+        if not config:
+            return self.from_email
+        name, address = parseaddr(self.from_email)
+        requested = config.get("from")
+        if requested and from_allowed(requested):
+            address = requested
+        elif requested:
+            logger.warning(
+                "email from %r is not in VERIFY_EMAIL_ALLOWED_FROM: not used", str(requested)[:80]
+            )
+        name = clean_from_name(config.get("from_name")) or name
+        return formataddr((name, address)) if name else address
 
 
 def _address_part(value: object) -> str:

@@ -21,12 +21,13 @@ from django.core.exceptions import ImproperlyConfigured
 
 from channels.base import (
     BaseChannelAdapter,
+    ChannelPermanentError,
     ChannelTemporaryError,
     DeliveryStatus,
     OutboundMessage,
     SendResult,
 )
-from channels.templates import render
+from channels.templates import TemplateRenderError, render
 
 _SAFE_NAME = str.maketrans({c: "_" for c in '/\\:*?"<>| \0'})
 
@@ -52,7 +53,10 @@ class FileBasedAdapter(BaseChannelAdapter):
             raise ImproperlyConfigured(f"VERIFY_FILEBASED_DIR {self.path} is not a directory.")
 
     def send(self, message: OutboundMessage) -> SendResult:
-        rendered = render(message)
+        try:
+            rendered = render(message)
+        except TemplateRenderError as exc:
+            raise ChannelPermanentError(f"template: {exc}") from exc
         created = datetime.now(UTC)
         document = {
             "channel": str(message.channel),

@@ -38,8 +38,8 @@ from channels.base import (
     OutboundMessage,
     SendResult,
 )
-from channels.status import normalize_call_status, normalize_message_status
-from channels.templates import render
+from channels.status import normalize_call_status, normalize_message_status, voice_callback_url
+from channels.templates import TemplateRenderError, render
 
 DEFAULT_TIMEOUT = 10.0
 WHATSAPP_PREFIX = "whatsapp:"
@@ -48,6 +48,8 @@ _ACCOUNT_SID_RE = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _API_KEY_RE = re.compile(r"^SK[0-9a-fA-F]{32}$")
 _MESSAGING_SERVICE_RE = re.compile(r"^MG[0-9a-fA-F]{32}$")
 _CONTENT_SID_RE = re.compile(r"^HX[0-9a-fA-F]{32}$")
+# Twilio's sendDigits: digits, # and *, and w (half a second) or W (a second) of waiting.
+_SEND_DIGITS_RE = re.compile(r"^[0-9wW#*]{1,32}$")
 _E164_RE = re.compile(r"^\+[1-9][0-9]{1,14}$")
 _SHORT_CODE_RE = re.compile(r"^[0-9]{3,8}$")
 # Alphanumeric sender IDs: up to 11 letters, digits and spaces, at least one letter.
@@ -109,6 +111,7 @@ class TwilioAdapter(BaseChannelAdapter):
         }
     )
     channels = frozenset({Channel.SMS, Channel.WHATSAPP, Channel.CALL})
+    uses_messaging_service = True
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -182,12 +185,15 @@ class TwilioAdapter(BaseChannelAdapter):
         self._local = threading.local()
 
     # -- configuration -------------------------------------------------------------------
-    def channel_problem(self, channel: str) -> str | None:
+    def channel_problem(self, channel: str, message: OutboundMessage | None = None) -> str | None:
         """Why this adapter cannot serve `channel` with its options (None if it can). The
         system check asks, so a missing sender shows at start-up, not on the first login."""
         if channel not in self.channels:
             return f"the twilio adapter does not send {channel!r}"
-        if channel == Channel.SMS and not (self.from_number or self.messaging_service_sid):
+        per_message_service = message is not None and message.messaging_service_sid
+        if channel == Channel.SMS and not (
+            self.from_number or self.messaging_service_sid or per_message_service
+        ):
             return "sms needs from_number (TWILIO_FROM_NUMBER) or messaging_service_sid"
         if channel == Channel.WHATSAPP and not (self.whatsapp_from or self.messaging_service_sid):
             return "whatsapp needs whatsapp_from (TWILIO_WHATSAPP_FROM) or messaging_service_sid"
@@ -227,19 +233,24 @@ class TwilioAdapter(BaseChannelAdapter):
 
     # -- sending -------------------------------------------------------------------------
     def send(self, message: OutboundMessage) -> SendResult:
-        problem = self.channel_problem(message.channel)
+        problem = self.channel_problem(message.channel, message) or _message_problem(message)
         if problem:
             raise ChannelPermanentError(problem)
-        rendered = render(message)
+        try:
+            rendered = render(message)
+        except TemplateRenderError as exc:
+            raise ChannelPermanentError(f"template: {exc}") from exc
         callback = message.status_callback_url or None
         client = self.client()
         try:
             if message.channel == Channel.CALL:
+                extension = {"send_digits": message.send_digits} if message.send_digits else {}
                 call = client.api.account.calls.create(
                     to=message.to,
                     from_=self._call_from(),
                     twiml=rendered.twiml,
                     status_callback=callback,
+                    **extension,
                 )
                 raw = str(call.status or "")
                 status = normalize_call_status(raw) or DeliveryStatus.QUEUED
@@ -249,13 +260,21 @@ class TwilioAdapter(BaseChannelAdapter):
                 "status_callback": callback,
             }
             if message.channel == Channel.WHATSAPP and self.whatsapp_content_sid:
+                if message.amount or message.payee:
+                    raise ChannelPermanentError(
+                        "a PSD2 amount and payee cannot be shown in the WhatsApp content "
+                        "template (whatsapp_content_sid), which carries the code only"
+                    )
                 kwargs["content_sid"] = self.whatsapp_content_sid
                 kwargs["content_variables"] = json.dumps({"1": message.code})
             else:
                 kwargs["body"] = rendered.body
             sender = self.whatsapp_from if message.channel == Channel.WHATSAPP else None
             sender = sender or (self.from_number if message.channel == Channel.SMS else None)
-            if sender:
+            if message.channel == Channel.SMS and message.messaging_service_sid:
+                # The Messaging Service of the destination's country (MessagingConfigurations).
+                kwargs["messaging_service_sid"] = message.messaging_service_sid
+            elif sender:
                 kwargs["from_"] = _address(message.channel, sender)
             else:
                 kwargs["messaging_service_sid"] = self.messaging_service_sid
@@ -282,6 +301,33 @@ class TwilioAdapter(BaseChannelAdapter):
         except (TwilioException, ValueError, KeyError, TypeError) as exc:
             # A 2xx the SDK could not read: the message may well be on its way.
             raise ChannelOutcomeUnknownError(f"twilio: unreadable answer: {exc}") from exc
+
+
+def _message_problem(message: OutboundMessage) -> str | None:
+    """What in the message itself Twilio would refuse, or could not do as asked. Validated
+    when the verification starts; checked again here so a bad value fails on its own step."""
+    service = message.messaging_service_sid
+    if message.channel == Channel.SMS and service and not _MESSAGING_SERVICE_RE.fullmatch(service):
+        return "messaging_service_sid is not a Messaging Service SID (MG...)"
+    if message.channel == Channel.CALL:
+        if message.send_digits and not is_valid_send_digits(message.send_digits):
+            return "send_digits must be 1 to 32 of 0-9, #, *, w and W"
+        if message.dtmf_input_required and not _reachable(voice_callback_url(message.attempt_sid)):
+            return (
+                "a call waiting for a key press needs VERIFY_STATUS_CALLBACK_BASE_URL: "
+                "Twilio posts the key to it"
+            )
+    return None
+
+
+def is_valid_send_digits(value: object) -> bool:
+    """Twilio's sendDigits syntax (the API checks SendDigits with this at start)."""
+    return isinstance(value, str) and bool(_SEND_DIGITS_RE.fullmatch(value))
+
+
+def _reachable(url: str) -> bool:
+    """An absolute URL Twilio can post to (a bare path means no public base URL is set)."""
+    return url.startswith(("https://", "http://"))
 
 
 def _detail(raw_status: str) -> dict[str, Any]:

@@ -64,6 +64,16 @@ class FallbackField(serializers.Field):
         return value
 
 
+TTS_NAME = r"^(?:(?:Polly|Google)\.[A-Za-z][A-Za-z0-9-]{1,47}|man|woman|alice)$"
+
+
+def _no_event_streams(value: bool) -> None:
+    if value:
+        raise serializers.ValidationError(
+            "Event Streams sinks are not available here; use the service's Webhooks"
+        )
+
+
 class ServiceForm(TwilioForm):
     """Create requires FriendlyName; update uses the same form with `partial=True`."""
 
@@ -72,11 +82,23 @@ class ServiceForm(TwilioForm):
     lookup_enabled = TwilioBooleanField(required=False)
     skip_sms_to_landlines = TwilioBooleanField(required=False)
     dtmf_input_required = TwilioBooleanField(required=False)
-    tts_name = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    tts_name = serializers.RegexField(
+        TTS_NAME,
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        help_text="The text-to-speech voice calls read the code in: `Polly.<Voice>`, "
+        "`Polly.<Voice>-Neural`, `Google.<language>-<Voice>`, or `man`, `woman`, `alice`.",
+    )
     psd2_enabled = TwilioBooleanField(required=False)
     do_not_share_warning_enabled = TwilioBooleanField(required=False)
     custom_code_enabled = TwilioBooleanField(required=False)
-    verify_event_subscription_enabled = TwilioBooleanField(required=False)
+    verify_event_subscription_enabled = TwilioBooleanField(
+        required=False,
+        validators=[_no_event_streams],
+        help_text="Only `false`: this server has no Event Streams sinks; a service's events "
+        "reach the tenant through its Webhooks.",
+    )
     push__include_date = TwilioBooleanField(required=False)
     push__apn_credential_sid = sid_field("CR", required=False)
     push__fcm_credential_sid = sid_field("CR", required=False)

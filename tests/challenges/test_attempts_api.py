@@ -83,6 +83,8 @@ def test_an_approved_verification_s_attempt_is_converted_with_twilio_s_fields(ap
         "country": "GG",  # phonenumbers: +44 7911 is Guernsey's
         "code_length": 6,
         "locale": "en",
+        "device_ip": None,
+        "tags": {},
     }
     assert second["verification_sid"] == pending["sid"]
     assert second["conversion_status"] == "unconverted" and second["channel"] == "call"

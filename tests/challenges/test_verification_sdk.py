@@ -118,13 +118,12 @@ def test_email_channel_and_custom_fields(sdk, service, locmem_channels):
         channel="email",
         locale="pt-BR",
         custom_friendly_name="Acme Pay",
-        app_hash="FA+9qCX9VSu",
     )
     assert created.to == "Someone@example.com" and created.channel == "email"
     run_due()
     [message] = locmem_channels.outbox
     assert message.channel == "email" and message.locale == "pt-BR"
-    assert message.service_name == "Acme Pay" and message.app_hash == "FA+9qCX9VSu"
+    assert message.service_name == "Acme Pay" and message.app_hash is None
     assert message.attempt_sid == created.send_code_attempts[0]["attempt_sid"]
 
 
@@ -152,8 +151,6 @@ def test_custom_code_only_when_enabled(sdk, service):
         ("not-an-email", "email", "To"),
         (MOBILE, "email", "To"),
         ("a@example.com", "sms", "To"),
-        (LANDLINE, "sms", "To"),
-        (LANDLINE, "whatsapp", "To"),
         (MOBILE, "pigeon", "Channel"),
         (MOBILE, "sna", "Channel"),
     ],

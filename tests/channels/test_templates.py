@@ -81,15 +81,15 @@ def test_voice_reads_digits_twice_in_the_locale_language(locale):
 @pytest.mark.parametrize(
     ("locale", "language", "say"),
     [
-        ("pt-BR", "pt", "pt-BR"),
+        ("pt-BR", "pt-BR", "pt-BR"),
         ("pt-PT", "pt", "pt-PT"),
         ("pt_pt", "pt", "pt-PT"),
         ("es-MX", "es", "es-MX"),
         ("es-AR", "es", "es-ES"),
         ("fr-CA", "fr", "fr-CA"),
-        ("en-GB", "en", "en-GB"),
+        ("en-GB", "en-GB", "en-GB"),
         ("DE", "de", "de-DE"),
-        ("zh-HK", "en", "en-US"),
+        ("zh-HK", "zh-HK", "yue-HK"),
         ("xx", "en", "en-US"),
         ("", "en", "en-US"),
         ("en-", "en", "en-US"),

@@ -18,10 +18,9 @@ from rest_framework.test import APIRequestFactory
 
 from challenges.api import verification_serializers
 from challenges.api.serializers import ChallengeCreateForm, ChallengeSerializer
+from challenges.api.verification_forms import VerificationCheckForm, VerificationCreateForm
 from challenges.api.verification_serializers import (
-    VerificationCheckForm,
     VerificationCheckSerializer,
-    VerificationCreateForm,
     VerificationSerializer,
 )
 from challenges.models import Challenge, DeliveryAttempt, Verification

@@ -12,6 +12,7 @@ import functools
 import re
 
 import phonenumbers
+from phonenumbers import carrier
 
 PHONE_CHANNELS = ("sms", "whatsapp", "call")
 TEXT_CHANNELS = ("sms", "whatsapp")  # need a mobile: a landline cannot receive them
@@ -75,6 +76,43 @@ def special_type(e164: str) -> str | None:
     return _facts(e164)[2]
 
 
+def region_of(e164: str) -> str | None:
+    """The ISO 3166 alpha-2 region of a valid number (its area code tells +1 and +7 apart),
+    "001" for a non-geographic code, None for anything else."""
+    return _facts(e164)[3]
+
+
+def line_type(e164: str) -> str | None:
+    """Lookup's line type of a valid number from phonenumbers' offline metadata: `mobile`,
+    `landline`, `fixedVoip`... as Twilio Lookup names them (None when unknown)."""
+    valid, _, _, _, kind = _facts(e164)
+    return _LINE_TYPES.get(kind) if valid else None
+
+
+@functools.lru_cache(maxsize=1024)
+def carrier_name(e164: str) -> str | None:
+    """The carrier phonenumbers' offline data names for a mobile range (the range's original
+    network: a ported number keeps it), None when it names none."""
+    if not _facts(e164)[0]:
+        return None
+    return carrier.name_for_number(phonenumbers.parse(e164), "en") or None
+
+
+_LINE_TYPES = {
+    phonenumbers.PhoneNumberType.MOBILE: "mobile",
+    phonenumbers.PhoneNumberType.FIXED_LINE: "landline",
+    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE: "fixedOrMobile",
+    phonenumbers.PhoneNumberType.VOIP: "nonFixedVoip",
+    phonenumbers.PhoneNumberType.TOLL_FREE: "tollFree",
+    phonenumbers.PhoneNumberType.PREMIUM_RATE: "premium",
+    phonenumbers.PhoneNumberType.SHARED_COST: "sharedCost",
+    phonenumbers.PhoneNumberType.UAN: "uan",
+    phonenumbers.PhoneNumberType.VOICEMAIL: "voicemail",
+    phonenumbers.PhoneNumberType.PAGER: "pager",
+    phonenumbers.PhoneNumberType.PERSONAL_NUMBER: "personal",
+}
+
+
 def _special(number: phonenumbers.PhoneNumber, kind: int) -> str | None:
     special = _SPECIAL_BY_TYPE.get(kind)
     if special is None and number.country_code in _NON_GEOGRAPHIC:
@@ -83,9 +121,10 @@ def _special(number: phonenumbers.PhoneNumber, kind: int) -> str | None:
 
 
 @functools.lru_cache(maxsize=4096)
-def _facts(text: str) -> tuple[str | None, bool, str | None]:
+def _facts(text: str) -> tuple[str | None, bool, str | None, str | None, int]:
     """(the E.164 form if `text` is a valid number without extension, whether phonenumbers
-    types it a landline, its special type if any), from one parse and one typing.
+    types it a landline, its special type if any, its region (ISO 3166 alpha-2, "001" for
+    non-geographic codes), its `PhoneNumberType`), from one parse and one typing.
 
     phonenumbers costs more than the rest of a Verification's form: `is_valid_number` and
     `number_type` each find the number's region and type it again, and a create asks both
@@ -97,15 +136,16 @@ def _facts(text: str) -> tuple[str | None, bool, str | None]:
     try:
         number = phonenumbers.parse(text, None)
     except phonenumbers.NumberParseException:
-        return None, False, None
+        return None, False, None, None, phonenumbers.PhoneNumberType.UNKNOWN
     kind = phonenumbers.number_type(number)
     landline = kind == phonenumbers.PhoneNumberType.FIXED_LINE
     if number.extension or kind == phonenumbers.PhoneNumberType.UNKNOWN:
-        return None, landline, None
+        return None, landline, None, None, kind
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     if len(e164) > _E164_MAX_LENGTH:  # phonenumbers' metadata allows a few longer ones
-        return None, landline, None
-    return e164, landline, _special(number, kind)
+        return None, landline, None, None, kind
+    region = phonenumbers.region_code_for_number(number)
+    return e164, landline, _special(number, kind), region, kind
 
 
 def mask_phone(e164: str) -> str:

@@ -13,6 +13,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
+from verify_platform.lib.api.forms import Pattern
+
 # What `iri_to_uri` leaves as it is: unreserved characters and the ones it keeps as safe.
 _URI_AS_IS = re.compile(r"[A-Za-z0-9_.\-~/#%\[\]=:;$&()+,!?*@']*")
 
@@ -96,10 +98,15 @@ class LinksField(serializers.Field):
         return dict(zip(self.templates, absolute_urls(self.context["request"], paths), strict=True))
 
 
-def sid_field(prefix: str, **kwargs) -> serializers.RegexField:
-    """A SID parameter of a given kind (`CR...`, `MG...`)."""
-    return serializers.RegexField(
-        rf"^{prefix}[0-9a-fA-F]{{32}}$",
-        error_messages={"invalid": f"must be a {prefix} SID"},
-        **kwargs,
+SID_LENGTH = 34
+
+
+def sid_field(prefix: str, **kwargs) -> serializers.CharField:
+    """A SID parameter of a given kind (`CR...`, `MG...`): Twilio's pattern and its length
+    (34), which the schema shows as they are checked."""
+    pattern = Pattern(
+        f"{prefix}[0-9a-fA-F]{{32}}",
+        f"must be a {prefix} SID",
+        length=(SID_LENGTH, SID_LENGTH),
     )
+    return serializers.CharField(validators=[pattern], **kwargs)

@@ -17,8 +17,8 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
+from django.core.validators import RegexValidator
 from django.http import QueryDict
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
@@ -142,9 +142,63 @@ def storable(value: Any) -> bool:
     return True
 
 
-@extend_schema_field({"type": "string", "description": "A JSON object sent as one string."})
+class Pattern(RegexValidator):
+    """A value must match `regex` as a whole; the schema shows it as the field's `pattern`.
+
+    A function validator is opaque to the schema, so a client (or a schema-driven test)
+    cannot know what it refuses; this one is published by drf-spectacular as it is written.
+    Write `regex` in the subset Python and ECMA-262 read alike (classes, quantifiers,
+    groups, alternation; no `\\Z`, no look-behind)."""
+
+    def __init__(self, regex: str, message: str, *, length: tuple[int, int] | None = None) -> None:
+        # `length`: the (min, max) the regex implies, for the schema's minLength/maxLength
+        # (a length validator beside it would report a second error for one value).
+        self.length = length
+        super().__init__(regex=f"^(?:{regex})$", message=message)
+
+    def __call__(self, value: Any) -> None:
+        # `fullmatch`: `$` alone would also accept a trailing newline.
+        if not isinstance(value, str) or not self.regex.fullmatch(value):
+            raise serializers.ValidationError(self.message, code=self.code)
+
+
+class OneOf:
+    """A value must be one of a closed set; the schema shows the set as the field's `enum`
+    (a validator rather than a ChoiceField where the same wire name takes other sets on
+    other operations, which would share one enum component)."""
+
+    def __init__(self, values: tuple[str, ...] | list[str], message: str | None = None) -> None:
+        self.values = tuple(values)
+        self.message = message or f"must be one of {', '.join(self.values)}"
+
+    def __call__(self, value: Any) -> None:
+        if value not in self.values:
+            raise serializers.ValidationError(self.message)
+
+
+# What a JSON string inside a JSON parameter may hold: PostgreSQL stores no NUL.
+JSON_TEXT: dict[str, Any] = {"type": "string", "pattern": "^[^\\u0000]*$"}
+
+
+def json_string_schema(
+    content_schema: dict[str, Any], *, max_length: int, description: str
+) -> dict[str, Any]:
+    """The schema of a parameter that carries JSON in one form value: a string whose
+    content is `content_schema` (JSON Schema's `contentMediaType`/`contentSchema`), so a
+    client (and a schema-driven test) knows it must send JSON text, not a bare value. For a
+    custom field: `@extend_schema_field(json_string_schema(...))`."""
+    return {
+        "type": "string",
+        "contentMediaType": "application/json",
+        "contentSchema": content_schema,
+        "maxLength": max_length,
+        "description": description,
+    }
+
+
 class JSONObjectField(serializers.Field):
-    """A JSON object sent as one string (`Metadata={"os": "Android"}`)."""
+    """A JSON object sent as one string (`Metadata={"os": "Android"}`). Its schema
+    (`verify_platform.lib.api.schema`) is built from `content_schema`."""
 
     default_error_messages = {
         "invalid": "must be a JSON object",
@@ -157,6 +211,15 @@ class JSONObjectField(serializers.Field):
         self.max_length = max_length
         self.string_values = string_values
         super().__init__(**kwargs)
+
+    @property
+    def content_schema(self) -> dict[str, Any]:
+        """What the decoded object may hold, as JSON Schema: what `to_internal_value`
+        accepts (text without NUL; with `string_values`, only text values)."""
+        schema: dict[str, Any] = {"type": "object", "propertyNames": JSON_TEXT}
+        if self.string_values:
+            schema["additionalProperties"] = JSON_TEXT
+        return schema
 
     def to_internal_value(self, data: Any) -> dict:
         if not isinstance(data, str):

@@ -14,10 +14,25 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
+from rest_framework import serializers
+
+from verify_platform.lib.api.forms import (
+    JSONObjectField,
+    OneOf,
+    Pattern,
+    TwilioForm,
+    json_string_schema,
+)
 
 JSON = "application/json"
+# A character Python's `str.strip` keeps (DRF trims text fields with it, then refuses what is
+# left empty), and not NUL (DRF refuses it in any text field).
+_KEPT_BY_STRIP = "[^\\u0000\\t\\n\\u000b\\f\\r\\u001c-\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+TEXT_PATTERN = "^[^\\u0000]*$"
+NOT_BLANK_PATTERN = f"^[^\\u0000]*{_KEPT_BY_STRIP}[^\\u0000]*$"
 
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -80,6 +95,54 @@ def _component(registry, name: str, schema: dict[str, Any]) -> dict[str, str]:
     return component.ref
 
 
+class JSONObjectFieldSchema(OpenApiSerializerFieldExtension):
+    """A JSON parameter is a string holding JSON text (`contentMediaType`), with what the
+    decoded object may hold (`contentSchema`), its length limit, and `^\\{` (an object's
+    text starts with its brace), so that a schema-driven client sends JSON, not a bare value."""
+
+    target_class = JSONObjectField
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction) -> dict[str, Any]:
+        field = self.target
+        description = "A JSON object sent as one string"
+        if field.string_values:
+            description += ", every value a string"
+        schema = json_string_schema(
+            field.content_schema, max_length=field.max_length, description=description + "."
+        )
+        schema["pattern"] = "^\\{"
+        return schema
+
+
+def refine(field: serializers.Field, schema: dict[str, Any]) -> None:
+    """Say in `schema` the rules of `field` that drf-spectacular does not: a closed set of a
+    `OneOf` validator as `enum`, and for free text, that DRF refuses NUL and (when it trims)
+    a value of only whitespace. Idempotent: a form's component is refined once per use."""
+    if "$ref" in schema or "allOf" in schema:
+        return
+    if isinstance(field, serializers.ListField) and isinstance(schema.get("items"), dict):
+        refine(field.child, schema["items"])
+        return
+    for validator in field.validators:
+        if isinstance(validator, OneOf):
+            schema["enum"] = list(validator.values)
+        if isinstance(validator, Pattern) and validator.length:
+            schema["minLength"], schema["maxLength"] = validator.length
+    if not isinstance(field, serializers.CharField) or schema.get("type") != "string":
+        return
+    if any(key in schema for key in ("pattern", "enum", "format", "contentMediaType")):
+        return
+    blank_refused = not field.allow_blank and field.trim_whitespace
+    schema["pattern"] = NOT_BLANK_PATTERN if blank_refused else TEXT_PATTERN
+
+
+def _form(serializer: Any) -> TwilioForm | None:
+    if isinstance(serializer, type) and issubclass(serializer, TwilioForm):
+        return serializer()
+    return serializer if isinstance(serializer, TwilioForm) else None
+
+
 class TwilioAutoSchema(AutoSchema):
     def get_description(self) -> str:
         # The view's docstring is written for maintainers; an operation's description comes
@@ -90,6 +153,7 @@ class TwilioAutoSchema(AutoSchema):
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)
         if operation is None:
             return None
+        self.refine_forms(operation, registry)
         responses = operation.setdefault("responses", {})
         if method == "GET":
             wrap_list_page(path, responses, registry)
@@ -100,6 +164,32 @@ class TwilioAutoSchema(AutoSchema):
             if code[:1] in ("4", "5") and not response.get("content"):
                 response["content"] = {JSON: {"schema": error_ref}}
         return operation
+
+    def refine_forms(self, operation: dict[str, Any], registry) -> None:
+        """Apply `refine` to every form parameter: the request body's form (its component)
+        and the query-string forms given as `extend_schema(parameters=[...])`."""
+        request = self.get_request_serializer()
+        forms = request.values() if isinstance(request, dict) else [request]
+        for content in operation.get("requestBody", {}).get("content", {}).values():
+            ref = content.get("schema", {}).get("$ref", "")
+            try:
+                component = registry[(ref.rsplit("/", 1)[-1], ResolvedComponent.SCHEMA)]
+            except KeyError:
+                continue
+            properties = component.schema.get("properties", {})
+            for form in filter(None, map(_form, forms)):
+                for wire, field in form.fields.items():
+                    if wire in properties:
+                        refine(field, properties[wire])
+        query_fields: dict[str, serializers.Field] = {}
+        for parameter in self.get_override_parameters():
+            form = _form(parameter)
+            if form is not None:
+                query_fields.update(form.fields)
+        for parameter in operation.get("parameters", []):
+            field = query_fields.get(parameter["name"])
+            if parameter.get("in") == "query" and field is not None:
+                refine(field, parameter.get("schema", {}))
 
 
 def possible_errors(operation: dict[str, Any]) -> list[str]:
