@@ -111,6 +111,9 @@ class BaseChannelAdapter:
     # Whether SMS leaves through a provider's Messaging Service, chosen per destination
     # country (`OutboundMessage.messaging_service_sid`): the engine looks one up only then.
     uses_messaging_service: ClassVar[bool] = False
+    # Whether a call that waits for a key press needs the provider to call back
+    # (`VERIFY_STATUS_CALLBACK_BASE_URL`): a start that asks one without it is refused.
+    key_press_needs_callback: ClassVar[bool] = False
 
     def __init__(self, **options: Any) -> None:
         unknown = set(options) - self.option_names

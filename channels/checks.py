@@ -86,6 +86,21 @@ def channel_adapters(app_configs: Any, **kwargs: Any) -> list[Error | Warning]:
             # sends on it then fail permanently and the fallback plan moves on.
             problems.append(Warning(f"Channel {channel!r}: {problem}", id="verify_channels.W003"))
         if (
+            channel == "call"
+            and adapter.key_press_needs_callback
+            and not getattr(settings, "VERIFY_STATUS_CALLBACK_BASE_URL", None)
+        ):
+            problems.append(
+                Warning(
+                    "Channel 'call': without VERIFY_STATUS_CALLBACK_BASE_URL a call cannot wait "
+                    "for a key press, so call starts of services with DtmfInputRequired "
+                    "(Twilio's default) are refused.",
+                    hint="Set VERIFY_STATUS_CALLBACK_BASE_URL, or DtmfInputRequired=false on "
+                    "the services that call.",
+                    id="verify_channels.W004",
+                )
+            )
+        if (
             adapter.name == "twilio"
             and not getattr(adapter, "auth_token", None)
             and getattr(settings, "VERIFY_STATUS_CALLBACK_BASE_URL", None)

@@ -7,3 +7,5 @@ class ServicesConfig(AppConfig):
 
     def ready(self) -> None:
         from services import signals  # noqa: F401 - connects the auth cache's receivers
+        # Writes the built-in templates into their table after each migrate.
+        from services import builtin_templates  # noqa: F401

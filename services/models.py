@@ -320,8 +320,7 @@ class WebhookDelivery(models.Model):
 
 
 # Templates and MessagingConfigurations live in their own module (registered with this app
-# by this import); the built-in templates are written into their table after each migrate.
-from services import builtin_templates as _builtin_templates  # noqa: E402, F401
+# by this import).
 from services.message_models import (  # noqa: E402, F401
     MessagingConfiguration,
     Template,

@@ -81,13 +81,29 @@ def known_parameters() -> set[tuple[str, str]]:
     }
 
 
-def json_values(content: dict, depth: int = 0) -> st.SearchStrategy:
-    """Values of a JSON Schema (the subset `contentSchema` uses here): schemathesis reads
-    `contentMediaType` but not `contentSchema`, so the content of a JSON parameter is drawn
-    from its `contentSchema` here, and the rest of the request by schemathesis."""
+def json_values(content: dict, depth: int = 0, root: dict | None = None) -> st.SearchStrategy:
+    """Values of a JSON Schema (the subset `contentSchema` uses here: types, enum, pattern,
+    lengths, properties, anyOf, local `$ref`s): schemathesis reads `contentMediaType` but not
+    `contentSchema`, so the content of a JSON parameter is drawn from its `contentSchema`
+    here, and the rest of the request by schemathesis. Nesting stops at depth 3."""
+    root = content if root is None else root
+    if "$ref" in content:
+        name = content["$ref"].rsplit("/", 1)[1]
+        return json_values(root["$defs"][name], depth, root)
+    if "anyOf" in content:
+        branches = content["anyOf"]
+        if depth >= 3:
+            branches = [b for b in branches if b.get("type") not in ("array", "object")]
+        return st.one_of([json_values(branch, depth, root) for branch in branches])
     if "enum" in content:
         return st.sampled_from(content["enum"])
     kind = content.get("type")
+    if isinstance(kind, list):
+        return st.one_of([json_values({**content, "type": k}, depth, root) for k in kind])
+    if kind == "null":
+        return st.none()
+    if kind == "number":
+        return st.integers() | st.floats(allow_nan=False, allow_infinity=False)
     if kind == "string":
         text = (
             st.from_regex(content["pattern"], fullmatch=True) if "pattern" in content else st.text()
@@ -99,31 +115,24 @@ def json_values(content: dict, depth: int = 0) -> st.SearchStrategy:
     if kind == "boolean":
         return st.booleans()
     if kind == "array":
-        items = json_values(content.get("items", {}), depth + 1)
-        return st.lists(items, max_size=min(content.get("maxItems", 4), 4))
+        items = json_values(content.get("items", {}), depth + 1, root)
+        return st.lists(items, max_size=min(content.get("maxItems", 3), 3))
     if kind == "object":
         properties = content.get("properties", {})
         required = set(content.get("required", ()))
-        fixed = {k: json_values(v, depth + 1) for k, v in properties.items() if k in required}
+        fixed = {k: json_values(v, depth + 1, root) for k, v in properties.items() if k in required}
         optional = {
-            k: json_values(v, depth + 1) for k, v in properties.items() if k not in required
+            k: json_values(v, depth + 1, root) for k, v in properties.items() if k not in required
         }
         extra = content.get("additionalProperties", {})
         objects = st.fixed_dictionaries(fixed, optional=optional)
         if extra is False:
             return objects
-        names = json_values({"type": "string", **content.get("propertyNames", {})}, depth + 1)
-        more = st.dictionaries(names, json_values(extra, depth + 1), max_size=4)
+        names = json_values({"type": "string", **content.get("propertyNames", {})}, depth, root)
+        more = st.dictionaries(names, json_values(extra, depth + 1, root), max_size=3)
         return st.tuples(more, objects).map(lambda pair: {**pair[0], **pair[1]})
-    # No type: any JSON value, shallow.
-    leaves = st.none() | st.booleans() | st.integers() | json_values({"type": "string"})
-    if depth > 1:
-        return leaves
-    return (
-        leaves
-        | st.lists(leaves, max_size=3)
-        | st.dictionaries(st.text(max_size=8), leaves, max_size=3)
-    )
+    # No type: any JSON value the schema does not restrict.
+    return json_values({"type": ["null", "boolean", "integer", "string"]}, depth, root)
 
 
 def json_text(

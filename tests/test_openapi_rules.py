@@ -128,6 +128,9 @@ def allowed(schema: dict) -> st.SearchStrategy:
     """Form values the schema calls valid."""
     if len(schema.get("allOf", ())) == 1:
         schema = {**_resolve(SPEC, schema["allOf"][0]), **schema}
+    if "anyOf" in schema or "oneOf" in schema:
+        branches = schema.get("anyOf") or schema["oneOf"]
+        return st.one_of([allowed({"type": "string", **_resolve(SPEC, b)}) for b in branches])
     if schema.get("type") == "array":
         return st.lists(allowed(_resolve(SPEC, schema["items"])), min_size=1, max_size=2)
     if "enum" in schema:

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+
+from channels import registry
 from channels.locales import locale_for_region
 from channels.template_text import BUILTIN_VARIABLES, template_variables
 from services import template_queries
@@ -34,6 +37,7 @@ def start_locale(*, locale: str | None, to: str) -> str:
 def start_options(
     *,
     service: Service,
+    channel: str,
     plan: list[dict[str, Any]],
     locale: str,
     template_sid: str | None = None,
@@ -54,7 +58,7 @@ def start_options(
         if template_custom_substitutions:
             options["substitutions"] = template_custom_substitutions
     if "call" in channels:
-        options.update(_voice(service, send_digits))
+        options.update(_voice(service, send_digits, explicit=channel == "call"))
     for name, value in (
         ("channel_configuration", channel_configuration),
         ("device_ip", device_ip),
@@ -67,11 +71,25 @@ def start_options(
     return options
 
 
-def _voice(service: Service, send_digits: str | None) -> dict[str, Any]:
+def _voice(service: Service, send_digits: str | None, *, explicit: bool) -> dict[str, Any]:
+    """The service's voice settings for the call steps. A call that waits for a key press
+    (DtmfInputRequired, Twilio's default) through a provider that must then call back needs
+    `VERIFY_STATUS_CALLBACK_BASE_URL`: a start on the call channel is refused without it (a
+    call step of a fallback plan fails on its own, with that reason, and the plan moves on)."""
     voice: dict[str, Any] = {}
     if send_digits:
         voice["send_digits"] = send_digits
     if service.dtmf_input_required:
+        if (
+            explicit
+            and registry.get_adapter("call").key_press_needs_callback
+            and not getattr(settings, "VERIFY_STATUS_CALLBACK_BASE_URL", None)
+        ):
+            raise InvalidParameter(
+                "DtmfInputRequired",
+                "a call that waits for a key press needs VERIFY_STATUS_CALLBACK_BASE_URL; "
+                "set the service's DtmfInputRequired=false to read the code at once",
+            )
         voice["dtmf"] = True
     if service.tts_name:
         voice["tts_name"] = service.tts_name

@@ -112,6 +112,7 @@ class TwilioAdapter(BaseChannelAdapter):
     )
     channels = frozenset({Channel.SMS, Channel.WHATSAPP, Channel.CALL})
     uses_messaging_service = True
+    key_press_needs_callback = True
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)

@@ -13,10 +13,11 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+import phonenumbers
 from django.forms.models import model_to_dict
 from rest_framework.test import APIClient
 
-from services.models import Event, Service, Webhook, WebhookDelivery
+from services.models import Event, MessagingConfiguration, Service, Webhook, WebhookDelivery
 from tests.helpers import form
 from verify_platform.lib import sids
 
@@ -30,8 +31,11 @@ class Kind:
 
     prefix: str | None  # SID prefix, or None for identities
     phone: bool = False  # E.164 phone numbers (`SafeList/Numbers/{+E164}`)
+    country: bool = False  # ISO 3166-1 alpha-2 codes (`MessagingConfigurations/{Country}`)
 
     def random(self) -> str:
+        if self.country:
+            return secrets.choice(sorted(phonenumbers.SUPPORTED_REGIONS - {TENANT_A_COUNTRY}))
         if self.phone:
             # Valid UK mobiles of a range tenant A's own number (TENANT_A_NUMBER) is not in.
             return f"+4479112{secrets.randbelow(100_000):05d}"
@@ -52,8 +56,12 @@ KINDS: dict[str, Kind] = {
     "RateLimits": Kind("RK"),
     "Buckets": Kind("BL"),
     "Numbers": Kind(None, phone=True),
+    "MessagingConfigurations": Kind(None, country=True),
 }
 TENANT_A_NUMBER = "+447911123456"
+# The country of tenant A's MessagingConfiguration: two capitals no list body holds.
+TENANT_A_COUNTRY = "NZ"
+MESSAGING_SERVICE_SID = "MG" + "0" * 32
 
 # Kinds whose resources this test cannot create (yet). Their operations are still called as
 # tenant B under tenant A's real parents, with a random SID in their place; they are listed
@@ -88,6 +96,8 @@ BODIES: dict[str, dict[str, Any]] = {
     "UpdateVerification": {"Status": "canceled"},
     "CreateVerificationCheck": {"To": "+14155550100", "Code": "123456"},
     "CreateSafelist": {"PhoneNumber": "+14155550100"},
+    "CreateMessagingConfiguration": {"Country": "FR", "MessagingServiceSid": MESSAGING_SERVICE_SID},
+    "UpdateMessagingConfiguration": {"MessagingServiceSid": MESSAGING_SERVICE_SID},
 }
 
 
@@ -192,6 +202,7 @@ def snapshot(account) -> dict:
         "challenges": rows(Challenge, service__account=account),
         "webhooks": rows(Webhook, account=account),
         "safe_list": rows(SafeListNumber, account=account),
+        "messaging_configurations": rows(MessagingConfiguration, account=account),
         "events": Event.objects.filter(account=account).count(),
         "deliveries": WebhookDelivery.objects.filter(webhook__account=account).count(),
     }

@@ -65,6 +65,7 @@ def real_ids(tenant):
     from challenges.domain import challenge_create
     from limits.domain import bucket_create, rate_limit_create, safe_list_number_create
     from services.domain import service_create
+    from services.messaging_domain import messaging_configuration_create
     from services.webhooks.domain import webhook_create
 
     service = service_create(account=tenant.account, friendly_name="Bad input")
@@ -79,6 +80,9 @@ def real_ids(tenant):
     rate_limit = rate_limit_create(service=service, unique_name="phone_number")
     bucket = bucket_create(rate_limit=rate_limit, max=10, interval=3600)
     number = safe_list_number_create(account=tenant.account, phone_number="+447911123456")
+    messaging_configuration_create(
+        service=service, country="GB", messaging_service_sid="MG" + "ab" * 16
+    )
     return {
         "Services": service.sid,
         "Entities": IDENTITY,
@@ -88,6 +92,7 @@ def real_ids(tenant):
         "RateLimits": rate_limit.sid,
         "Buckets": bucket.sid,
         "Numbers": number.phone_number,
+        "MessagingConfigurations": "GB",
         # SIDs with hex letters, so that an upper-cased copy is malformed (not the same SID)
         "Verifications": "VE" + "0123456789abcdef" * 2,
         "Attempts": "VL" + "0123456789abcdef" * 2,

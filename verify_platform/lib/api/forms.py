@@ -216,10 +216,28 @@ class JSONObjectField(serializers.Field):
     def content_schema(self) -> dict[str, Any]:
         """What the decoded object may hold, as JSON Schema: what `to_internal_value`
         accepts (text without NUL; with `string_values`, only text values)."""
-        schema: dict[str, Any] = {"type": "object", "propertyNames": JSON_TEXT}
         if self.string_values:
-            schema["additionalProperties"] = JSON_TEXT
-        return schema
+            return {"type": "object", "propertyNames": JSON_TEXT, "additionalProperties": JSON_TEXT}
+        value = {"$ref": "#/$defs/value"}
+        return {
+            "type": "object",
+            "propertyNames": JSON_TEXT,
+            "additionalProperties": value,
+            "$defs": {
+                "value": {
+                    "anyOf": [
+                        {"type": ["null", "boolean", "number"]},
+                        JSON_TEXT,
+                        {"type": "array", "items": value},
+                        {
+                            "type": "object",
+                            "propertyNames": JSON_TEXT,
+                            "additionalProperties": value,
+                        },
+                    ]
+                }
+            },
+        }
 
     def to_internal_value(self, data: Any) -> dict:
         if not isinstance(data, str):
