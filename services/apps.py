@@ -6,6 +6,8 @@ class ServicesConfig(AppConfig):
     verbose_name = "Accounts and services"
 
     def ready(self) -> None:
-        from services import signals  # noqa: F401 - connects the auth cache's receivers
         # Writes the built-in templates into their table after each migrate.
-        from services import builtin_templates  # noqa: F401
+        from services import (
+            builtin_templates,  # noqa: F401
+            signals,  # noqa: F401 - connects the auth cache's receivers
+        )

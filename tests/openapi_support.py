@@ -20,10 +20,15 @@ STATE_DEPENDENT: list[tuple[str, int, str]] = [
     # Names and intervals are unique: the second create with the same one is refused.
     ("CreateRateLimit", 60208, "already exists"),
     ("CreateBucket", 60211, "already exists"),
+    ("CreateMessagingConfiguration", 60213, "already exists"),
     # A service holds at most a few rate limits (VERIFY_RATE_LIMITS MAX_PER_SERVICE).
     ("CreateRateLimit", 60207, "Max rate limits per service reached"),
     # RateLimits names the service's own rate limits: any other name is refused.
     ("CreateVerification", 60200, "the service has no rate limit"),
+    # A template SID names a template the account may use, or is refused.
+    ("CreateService", 60200, "no template with this SID"),
+    ("UpdateService", 60200, "no template with this SID"),
+    ("CreateVerification", 60200, "no template with this SID"),
     # "At most 60 minutes from now": which dates pass depends on the clock.
     ("CreateChallenge", 60200, "`ExpirationDate`"),
 ]
@@ -50,6 +55,27 @@ KNOWN_DISAGREEMENTS: list[tuple[str, int, str]] = [
     # `RateLimits` values must be strings or integers of 1 to 256 characters (limits/domain.py);
     # the field says any JSON object (it wants `string_values` or a content schema).
     ("CreateVerification", 60200, "`RateLimits`"),
+    # challenges/api/verification_forms.py (new parameters): `_printable` (Amount, Payee),
+    # `_send_digits`, `_device_ip`, `_tags`/`_substitutions` (key pattern, lengths, count),
+    # `_refused` (CustomMessage, Templates, SnaClientToken: use `Refused`), and the service's
+    # Psd2Enabled for Amount/Payee (state; the message should then not name a shape).
+    ("CreateVerification", 60200, "`Amount`"),
+    ("CreateVerification", 60200, "`Payee`"),
+    ("CreateVerification", 60200, "`SendDigits`"),
+    ("CreateVerification", 60200, "`DeviceIp`"),
+    ("CreateVerification", 60200, "`Tags`"),
+    ("CreateVerification", 60200, "`TemplateCustomSubstitutions`"),
+    ("CreateVerification", 60200, "`ChannelConfiguration`"),
+    ("CreateVerification", 60200, "`CustomMessage`"),
+    ("CreateVerification", 60200, "`Templates`"),
+    ("CreateVerification", 60200, "`TemplateSid`"),
+    ("CreateVerificationCheck", 60200, "`SnaClientToken`"),
+    ("CreateVerificationCheck", 60200, "`Amount`"),
+    ("CreateVerificationCheck", 60200, "`Payee`"),
+    # services/api/serializers.py: `VerifyEventSubscriptionEnabled` accepts only false
+    # (`OneOf` or an enum of [false] would say it).
+    ("CreateService", 60200, "`VerifyEventSubscriptionEnabled`"),
+    ("UpdateService", 60200, "`VerifyEventSubscriptionEnabled`"),
     ("CreateVerificationCheck", 60200, "`Code`"),
     ("UpdateVerification", 60200, "`Status`"),
     # challenges/api/serializers.py: `DetailFieldItem` says only "string"; `AuthPayload`

@@ -44,6 +44,7 @@ def test_a_good_configuration_passes(settings):
         "email": {"BACKEND": "email", "OPTIONS": {"from_email": "otp@example.com"}},
     }
     settings.VERIFY_DELIVERY_STATUS_HANDLER = "tests.channels.handlers.record"
+    settings.VERIFY_STATUS_CALLBACK_BASE_URL = "https://verify.example.com"
     # pytest-django sends mail to locmem, which the deploy check refuses behind e-mail.
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     assert ids(deploy=True) == []
@@ -164,3 +165,14 @@ def test_settings_from_environment():
     assert configured["whatsapp"] == {"BACKEND": "locmem", "OPTIONS": {}}
     # Twilio sends no email: that channel falls to Django's mail framework.
     assert configured["email"] == {"BACKEND": "email", "OPTIONS": {"from_email": "otp@example.com"}}
+
+
+def test_a_twilio_call_channel_without_a_callback_url_warns_about_key_presses(settings):
+    settings.VERIFY_CHANNELS = {**everywhere({"BACKEND": "locmem", "OPTIONS": {}}), "call": TWILIO}
+    settings.VERIFY_STATUS_CALLBACK_BASE_URL = None
+    assert "verify_channels.W004" in ids()
+    settings.VERIFY_STATUS_CALLBACK_BASE_URL = "https://verify.example.com"
+    assert "verify_channels.W004" not in ids()
+    settings.VERIFY_CHANNELS = everywhere({"BACKEND": "locmem", "OPTIONS": {}})
+    settings.VERIFY_STATUS_CALLBACK_BASE_URL = None
+    assert "verify_channels.W004" not in ids()  # a development adapter waits for nothing

@@ -176,8 +176,38 @@ class OneOf:
             raise serializers.ValidationError(self.message)
 
 
+class Refused:
+    """Refuses any value: a parameter Twilio documents that this server cannot honour, so a
+    caller never believes it took effect. The schema says so (`not: {}`, no value is valid)
+    with the reason in the description."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __call__(self, value: Any) -> None:
+        raise serializers.ValidationError(self.reason)
+
+
 # What a JSON string inside a JSON parameter may hold: PostgreSQL stores no NUL.
 JSON_TEXT: dict[str, Any] = {"type": "string", "pattern": "^[^\\u0000]*$"}
+
+
+# How deep the schema describes the values of a JSON object parameter (the server reads any
+# depth; a schema without `$ref`s, which not every tool resolves inside `contentSchema`).
+JSON_NESTING = 3
+
+
+def _json_value(depth: int) -> dict[str, Any]:
+    """Any JSON value whose text holds no NUL, nested up to `depth` arrays/objects."""
+    branches: list[dict[str, Any]] = [{"type": "null"}, {"type": "boolean"}, {"type": "number"}]
+    branches.append(JSON_TEXT)
+    if depth > 0:
+        inner = _json_value(depth - 1)
+        branches.append({"type": "array", "items": inner})
+        branches.append(
+            {"type": "object", "propertyNames": JSON_TEXT, "additionalProperties": inner}
+        )
+    return {"anyOf": branches}
 
 
 def json_string_schema(
@@ -216,28 +246,8 @@ class JSONObjectField(serializers.Field):
     def content_schema(self) -> dict[str, Any]:
         """What the decoded object may hold, as JSON Schema: what `to_internal_value`
         accepts (text without NUL; with `string_values`, only text values)."""
-        if self.string_values:
-            return {"type": "object", "propertyNames": JSON_TEXT, "additionalProperties": JSON_TEXT}
-        value = {"$ref": "#/$defs/value"}
-        return {
-            "type": "object",
-            "propertyNames": JSON_TEXT,
-            "additionalProperties": value,
-            "$defs": {
-                "value": {
-                    "anyOf": [
-                        {"type": ["null", "boolean", "number"]},
-                        JSON_TEXT,
-                        {"type": "array", "items": value},
-                        {
-                            "type": "object",
-                            "propertyNames": JSON_TEXT,
-                            "additionalProperties": value,
-                        },
-                    ]
-                }
-            },
-        }
+        values = JSON_TEXT if self.string_values else _json_value(JSON_NESTING)
+        return {"type": "object", "propertyNames": JSON_TEXT, "additionalProperties": values}
 
     def to_internal_value(self, data: Any) -> dict:
         if not isinstance(data, str):

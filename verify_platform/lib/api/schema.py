@@ -23,6 +23,7 @@ from verify_platform.lib.api.forms import (
     JSONObjectField,
     OneOf,
     Pattern,
+    Refused,
     TwilioForm,
     json_string_schema,
 )
@@ -116,15 +117,22 @@ class JSONObjectFieldSchema(OpenApiSerializerFieldExtension):
 
 
 def refine(field: serializers.Field, schema: dict[str, Any]) -> None:
-    """Say in `schema` the rules of `field` that drf-spectacular does not: a closed set of a
-    `OneOf` validator as `enum`, and for free text, that DRF refuses NUL and (when it trims)
-    a value of only whitespace. Idempotent: a form's component is refined once per use."""
-    if "$ref" in schema or "allOf" in schema:
+    """Say in `schema` the rules of `field` that drf-spectacular does not: a parameter a
+    `Refused` validator refuses whatever its value, the closed set of a `OneOf` validator as
+    `enum`, the length a `Pattern` implies, and for free text, that DRF refuses NUL and (when
+    it trims) a value of only whitespace. Idempotent: a form's component is refined once per
+    use."""
+    if "$ref" in schema or "allOf" in schema or "not" in schema:
         return
     if isinstance(field, serializers.ListField) and isinstance(schema.get("items"), dict):
         refine(field.child, schema["items"])
         return
     for validator in field.validators:
+        if isinstance(validator, Refused):
+            description = f"Always refused (400/60200): {validator.reason}."
+            schema.clear()
+            schema.update({"not": {}, "description": description})
+            return
         if isinstance(validator, OneOf):
             schema["enum"] = list(validator.values)
         if isinstance(validator, Pattern) and validator.length:
