@@ -215,6 +215,7 @@ WHERE a.sid = %(sid)s AND a.{fk} = o.{key}
   AND (a.step = 0 OR a.tries > 0 OR %(first_fallback)s)
 RETURNING a.channel, a.send_number, a.step, a.tries, a.error_code,
           s.account_id, s.friendly_name, s.do_not_share_warning_enabled,
+          s.whatsapp_msg_service_sid, s.whatsapp_from,
           {", ".join(f'o."{column}"' for column in CLAIM_OWNER_COLUMNS[owner])}
 """  # noqa: S608
 
@@ -227,7 +228,7 @@ RETURNING a.channel, a.send_number, a.step, a.tries, a.error_code,
 # owner's `CLAIM_OWNER_COLUMNS` as locked.
 ATTEMPT_CLAIM = {owner: _attempt_claim(owner) for owner in OWNERS}
 # Where the owner's columns start in a claim's row.
-CLAIM_OWNER_OFFSET = 8
+CLAIM_OWNER_OFFSET = 10
 
 
 def _attempt_record_sent(owner: str) -> str:

@@ -62,9 +62,11 @@ class OutboundMessage:
     send_digits: str | None = None
     dtmf_input_required: bool = False
     tts_voice: str | None = None
-    # SMS through Twilio: the Messaging Service for the destination's country
-    # (MessagingConfigurations), overriding the adapter's configured sender.
+    # Through Twilio: for SMS, the Messaging Service for the destination's country
+    # (MessagingConfigurations); for WhatsApp, the Service's `Whatsapp.MsgServiceSid` with its
+    # sender `whatsapp_from` (`Whatsapp.From`). Both override the adapter's configured sender.
     messaging_service_sid: str | None = None
+    whatsapp_from: str | None = None
     # The caller's per-channel options (ChannelConfiguration), validated at start: for email
     # `from`, `from_name`, `template_id`, `substitutions`.
     channel_configuration: Mapping[str, Any] = field(default_factory=dict)

@@ -83,6 +83,7 @@ def _claim(attempt_sid: str, now: datetime, *, owner: str, first_fallback: bool)
     if row is None:
         return None
     channel, send_number, step, tries, error_code, account_id, name, warning = row[:8]
+    whatsapp_service, whatsapp_from = row[8:10]
     model = Verification if owner == "verification" else FactorCode
     offset = sql.CLAIM_OWNER_OFFSET
     session = rows.instance(
@@ -95,6 +96,8 @@ def _claim(attempt_sid: str, now: datetime, *, owner: str, first_fallback: bool)
             "account_id": account_id,
             "friendly_name": name,
             "do_not_share_warning_enabled": warning,
+            "whatsapp_msg_service_sid": whatsapp_service,
+            "whatsapp_from": whatsapp_from,
         },
     )
     if step > 0 and tries == 1:

@@ -48,7 +48,8 @@ def message_for(owner: Owner, *, attempt_sid: str, channel: str) -> OutboundMess
         send_digits=options.get("send_digits") if voice else None,
         dtmf_input_required=bool(options.get("dtmf")) if voice else False,
         tts_voice=options.get("tts_name") if voice else None,
-        messaging_service_sid=_messaging_service(service.sid, channel, to),
+        messaging_service_sid=_messaging_service(service, channel, to),
+        whatsapp_from=service.whatsapp_from if channel == "whatsapp" else None,
         channel_configuration=options.get("channel_configuration", {})
         if channel == "email"
         else {},
@@ -70,10 +71,14 @@ def _template_text(account_id: str, options: dict, locale: str, channel: str) ->
     return translation.text
 
 
-def _messaging_service(service_sid: str, channel: str, to: str) -> str | None:
+def _messaging_service(service, channel: str, to: str) -> str | None:
+    """WhatsApp: the Service's own WhatsApp Messaging Service. SMS: the one configured for
+    the destination's country, read only for an adapter that sends through one."""
+    if channel == "whatsapp":
+        return service.whatsapp_msg_service_sid or None
     if channel != "sms" or not registry.get_adapter(channel).uses_messaging_service:
         return None
-    return messaging_queries.messaging_service_for(service_id=service_sid, region=region_of(to))
+    return messaging_queries.messaging_service_for(service_id=service.sid, region=region_of(to))
 
 
 def message_for_attempt(attempt_sid: str) -> OutboundMessage | None:

@@ -196,11 +196,22 @@ class TwilioAdapter(BaseChannelAdapter):
             self.from_number or self.messaging_service_sid or per_message_service
         ):
             return "sms needs from_number (TWILIO_FROM_NUMBER) or messaging_service_sid"
-        if channel == Channel.WHATSAPP and not (self.whatsapp_from or self.messaging_service_sid):
+        per_service_whatsapp = message is not None and (
+            message.messaging_service_sid or message.whatsapp_from
+        )
+        if channel == Channel.WHATSAPP and not (
+            self.whatsapp_from or self.messaging_service_sid or per_service_whatsapp
+        ):
             return "whatsapp needs whatsapp_from (TWILIO_WHATSAPP_FROM) or messaging_service_sid"
         if channel == Channel.CALL and not self._call_from():
             return "call needs call_from or an E.164 from_number"
         return None
+
+    def _sender(self, channel: str) -> str | None:
+        """The configured number a text channel sends from (None: its Messaging Service)."""
+        if channel == Channel.WHATSAPP:
+            return self.whatsapp_from
+        return self.from_number if channel == Channel.SMS else None
 
     def _call_from(self) -> str | None:
         if self.call_from:
@@ -270,12 +281,18 @@ class TwilioAdapter(BaseChannelAdapter):
                 kwargs["content_variables"] = json.dumps({"1": message.code})
             else:
                 kwargs["body"] = rendered.body
-            sender = self.whatsapp_from if message.channel == Channel.WHATSAPP else None
-            sender = sender or (self.from_number if message.channel == Channel.SMS else None)
-            if message.channel == Channel.SMS and message.messaging_service_sid:
+            if message.channel == Channel.WHATSAPP and (
+                message.messaging_service_sid or message.whatsapp_from
+            ):
+                # The Service's WhatsApp sender (`Whatsapp.MsgServiceSid`, `Whatsapp.From`).
+                if message.messaging_service_sid:
+                    kwargs["messaging_service_sid"] = message.messaging_service_sid
+                if message.whatsapp_from:
+                    kwargs["from_"] = _address(message.channel, message.whatsapp_from)
+            elif message.channel == Channel.SMS and message.messaging_service_sid:
                 # The Messaging Service of the destination's country (MessagingConfigurations).
                 kwargs["messaging_service_sid"] = message.messaging_service_sid
-            elif sender:
+            elif sender := self._sender(message.channel):
                 kwargs["from_"] = _address(message.channel, sender)
             else:
                 kwargs["messaging_service_sid"] = self.messaging_service_sid
@@ -308,8 +325,12 @@ def _message_problem(message: OutboundMessage) -> str | None:
     """What in the message itself Twilio would refuse, or could not do as asked. Validated
     when the verification starts; checked again here so a bad value fails on its own step."""
     service = message.messaging_service_sid
-    if message.channel == Channel.SMS and service and not _MESSAGING_SERVICE_RE.fullmatch(service):
+    texting = message.channel in (Channel.SMS, Channel.WHATSAPP)
+    if texting and service and not _MESSAGING_SERVICE_RE.fullmatch(service):
         return "messaging_service_sid is not a Messaging Service SID (MG...)"
+    sender = (message.whatsapp_from or "").removeprefix(WHATSAPP_PREFIX)
+    if message.channel == Channel.WHATSAPP and sender and not _E164_RE.match(sender):
+        return "the service's Whatsapp.From is not an E.164 number"
     if message.channel == Channel.CALL:
         if message.send_digits and not is_valid_send_digits(message.send_digits):
             return "send_digits must be 1 to 32 of 0-9, #, *, w and W"

@@ -35,7 +35,8 @@ def twilio_channels(settings, fake_twilio):  # noqa: F811 (the imported fixture)
         "timeout": 5,
     }
     settings.VERIFY_CHANNELS = {
-        channel: {"BACKEND": "twilio", "OPTIONS": options} for channel in ("sms", "call")
+        channel: {"BACKEND": "twilio", "OPTIONS": options}
+        for channel in ("sms", "call", "whatsapp")
     }
     return fake_twilio
 
@@ -66,6 +67,20 @@ def test_without_a_configuration_sms_leaves_from_the_adapter_s_number(
     run_due()
     [sent] = twilio_channels.requests
     assert sent.value("From") == "+15005550006" and sent.value("MessagingServiceSid") is None
+
+
+def test_whatsapp_leaves_from_the_service_s_own_sender(api, service, twilio_channels):
+    path = f"/v2/Services/{service.sid}"
+    updated = form(
+        api, path, {"Whatsapp.MsgServiceSid": EVERYWHERE, "Whatsapp.From": "+14155238886"}
+    )
+    assert updated.status_code == 200, updated.content
+    form(api, f"{path}/Verifications", {"To": MOBILE, "Channel": "whatsapp"})
+    run_due()
+    [sent] = twilio_channels.requests
+    assert sent.value("MessagingServiceSid") == EVERYWHERE
+    assert sent.value("From") == "whatsapp:+14155238886"
+    assert sent.value("To") == f"whatsapp:{MOBILE}"
 
 
 def press(attempt_sid: str, digits: str = "5") -> ET.Element:

@@ -39,7 +39,9 @@ def test_sms_from_the_messages_own_messaging_service(fake_twilio, twilio_options
     assert chosen.value("From") is None
     assert default.value("MessagingServiceSid") is None
     assert default.value("From") == FROM_NUMBER
-    assert whatsapp.value("MessagingServiceSid") is None  # SMS only
+    # WhatsApp: the Service's WhatsApp Messaging Service picks the sender.
+    assert whatsapp.value("MessagingServiceSid") == COUNTRY_SERVICE_SID
+    assert whatsapp.value("From") is None
 
 
 def test_messages_service_overrides_the_configured_one(fake_twilio, twilio_options):
