@@ -45,3 +45,16 @@ def outbox_codes() -> list[tuple[str, str, str]]:
     from channels.adapters import locmem
 
     return [(m.channel, m.to, m.code) for m in locmem.outbox]
+
+
+def start_verification(api, service, **params):
+    """`POST .../Verifications` with `params`; a refused start must leave no verification
+    behind."""
+    from challenges.models import Verification
+    from tests.helpers import form
+
+    before = Verification.objects.count()
+    response = form(api, f"/v2/Services/{service.sid}/Verifications", params)
+    if response.status_code >= 400:
+        assert Verification.objects.count() == before
+    return response

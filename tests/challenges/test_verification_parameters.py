@@ -9,20 +9,12 @@ import pytest
 from challenges.models import Verification
 from services.models import Event
 from tests.challenges.conftest import LANDLINE, MOBILE, run_due
+from tests.challenges.conftest import start_verification as start
 from tests.helpers import assert_twilio_error, form
 
 pytestmark = pytest.mark.django_db
 
 GERMAN_MOBILE = "+4915112345678"  # phonenumbers: MOBILE, carrier T-Mobile
-
-
-def start(api, service, **params):
-    """A start; a refused one must leave no verification behind."""
-    before = Verification.objects.count()
-    response = form(api, f"/v2/Services/{service.sid}/Verifications", params)
-    if response.status_code >= 400:
-        assert Verification.objects.count() == before
-    return response
 
 
 def sent(locmem, api, service, **params):

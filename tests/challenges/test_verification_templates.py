@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from challenges.models import Verification
 from services.models import Template, TemplateTranslation
-from tests.challenges.conftest import MOBILE, run_due
+from tests.challenges.conftest import MOBILE, run_due, start_verification
 from tests.helpers import assert_twilio_error, form
 
 pytestmark = pytest.mark.django_db
@@ -24,17 +23,9 @@ def template(account=None, *, text: str = TEXT, channels=("sms",), status="appro
     return made
 
 
-def start(api, service, **params):
-    before = Verification.objects.count()
-    response = form(api, f"/v2/Services/{service.sid}/Verifications", params)
-    if response.status_code >= 400:
-        assert Verification.objects.count() == before
-    return response
-
-
 def test_a_template_and_its_substitutions_reach_the_adapter(api, service, tenant, locmem_channels):
     chosen = template(tenant.account)
-    response = start(
+    response = start_verification(
         api,
         service,
         To=MOBILE,
@@ -72,41 +63,22 @@ def test_refusals(api, service, tenant, other_tenant):
         ),
         ({"TemplateSid": "HJ123"}, "TemplateSid", ""),
     ]
+    voice_only = template(tenant.account, channels=("voice",))
+    pending = template(tenant.account, status="pending")
+    substituted = {"TemplateCustomSubstitutions": '{"order": "1"}'}
+    cases += [
+        ({"TemplateSid": voice_only.sid, **substituted}, "TemplateSid", "channel"),
+        ({"TemplateSid": pending.sid, **substituted}, "TemplateSid", "approved"),
+    ]
     for params, parameter, words in cases:
         body = assert_twilio_error(
-            start(api, service, To=MOBILE, Channel="sms", **params), 400, 60200
+            start_verification(api, service, To=MOBILE, Channel="sms", **params), 400, 60200
         )
         assert parameter in body["message"] and words in body["message"], (params, body)
-    voice_only = template(tenant.account, channels=("voice",))
-    body = assert_twilio_error(
-        start(
-            api,
-            service,
-            To=MOBILE,
-            Channel="sms",
-            TemplateSid=voice_only.sid,
-            TemplateCustomSubstitutions='{"order": "1"}',
-        ),
-        400,
-        60200,
+    email = start_verification(
+        api, service, To="a@example.com", Channel="email", TemplateSid=own.sid
     )
-    assert "channel" in body["message"]
-    email = start(api, service, To="a@example.com", Channel="email", TemplateSid=own.sid)
     assert_twilio_error(email, 400, 60200)
-    pending = template(tenant.account, status="pending")
-    body = assert_twilio_error(
-        start(
-            api,
-            service,
-            To=MOBILE,
-            Channel="sms",
-            TemplateSid=pending.sid,
-            TemplateCustomSubstitutions='{"order": "1"}',
-        ),
-        400,
-        60200,
-    )
-    assert "approved" in body["message"]
 
 
 def test_the_service_default_template_applies_to_sms_and_call_only(
@@ -122,8 +94,8 @@ def test_the_service_default_template_applies_to_sms_and_call_only(
         form(api, path, {"DefaultTemplateSid": plain.sid}).json()["default_template_sid"]
         == plain.sid
     )
-    assert start(api, service, To=MOBILE, Channel="call").status_code == 201
-    assert start(api, service, To="a@example.com", Channel="email").status_code == 201
+    assert start_verification(api, service, To=MOBILE, Channel="call").status_code == 201
+    assert start_verification(api, service, To="a@example.com", Channel="email").status_code == 201
     run_due()
     by_channel = {m.channel: m for m in locmem_channels.outbox}
     assert by_channel["call"].template_text == "{{code}} is your {{friendly_name}} code"
@@ -134,7 +106,12 @@ def test_a_template_withdrawn_after_the_start_falls_back_to_the_built_in_wording
     api, service, tenant, locmem_channels
 ):
     chosen = template(tenant.account, text="{{code}} opens it")
-    assert start(api, service, To=MOBILE, Channel="sms", TemplateSid=chosen.sid).status_code == 201
+    assert (
+        start_verification(
+            api, service, To=MOBILE, Channel="sms", TemplateSid=chosen.sid
+        ).status_code
+        == 201
+    )
     TemplateTranslation.objects.filter(template=chosen).update(status="rejected")
     run_due()
     [message] = locmem_channels.outbox
