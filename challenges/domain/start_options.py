@@ -47,10 +47,19 @@ def start_options(
     device_ip: str | None = None,
     risk_check: str | None = None,
     tags: dict[str, str] | None = None,
+    app_hash: str | None = None,
 ) -> dict[str, Any]:
     """The verification's `options`; raises InvalidParameter (400/60200) for a template the
-    account cannot use or variables it leaves without a value."""
+    account cannot use, variables it leaves without a value, or an option for a channel the
+    plan never sends on (`auto` follows the service's fallback plan)."""
     channels = {step["channel"] for step in plan}
+    for name, value, needed in (
+        ("SendDigits", send_digits, "call"),
+        ("AppHash", app_hash, "sms"),
+        ("RiskCheck", risk_check, "sms"),
+    ):
+        if value and needed not in channels:
+            raise InvalidParameter(name, f"this verification sends no {needed}")
     options: dict[str, Any] = {}
     template = _template(service, channels, locale, template_sid, template_custom_substitutions)
     if template is not None:

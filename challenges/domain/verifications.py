@@ -223,7 +223,9 @@ def verification_start(
     """
     plan = plan_for(service=service, channel=channel, to=to)
     locale = start_locale(locale=locale, to=to)
-    extra = start_options(service=service, channel=channel, plan=plan, locale=locale, **options)
+    extra = start_options(
+        service=service, channel=channel, plan=plan, locale=locale, app_hash=app_hash, **options
+    )
     if channel != "email":
         special.destination_permit(
             to=to, account_id=service.account_id, risk_check=extra.get("risk_check", "enable")

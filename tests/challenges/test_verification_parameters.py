@@ -65,6 +65,9 @@ def test_send_digits_and_the_service_voice_reach_the_call(api, service, locmem_c
     assert message.tts_voice == "Polly.Joanna"
     refused(start(api, service, To=MOBILE, Channel="sms", SendDigits="12"), "SendDigits")
     refused(start(api, service, To=MOBILE, Channel="call", SendDigits="12a"), "SendDigits")
+    # `auto` follows the service's plan: an option for a channel it never sends on is refused.
+    message = refused(start(api, service, To=MOBILE, Channel="auto", SendDigits="12"), "SendDigits")
+    assert "no call" in message
 
 
 def test_voice_options_are_not_put_on_text_messages(api, service, locmem_channels):
