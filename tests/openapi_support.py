@@ -31,79 +31,62 @@ STATE_DEPENDENT: list[tuple[str, int, str]] = [
     ("CreateVerification", 60200, "no template with this SID"),
     # "At most 60 minutes from now": which dates pass depends on the clock.
     ("CreateChallenge", 60200, "`ExpirationDate`"),
+    # Custom codes and PSD2 parameters need the service's CustomCodeEnabled, Psd2Enabled.
+    ("CreateVerification", 60200, "custom codes are not enabled for this service"),
+    ("CreateVerification", 60200, "requires the service's Psd2Enabled"),
+    # How many digits a code has is the factor's (`Config.CodeLength`); the schema says 3 to 10.
+    ("CreateChallenge", 60200, "`AuthPayload`: must be exactly"),
+    ("UpdateChallenge", 60200, "`AuthPayload`: must be exactly"),
 ]
 
-# (operationId, error code, words of the message): disagreements in forms maintained
-# elsewhere, excluded from the assertion until their forms say their rules in the schema
-# (with `verify_platform.lib.api.forms.Pattern`, `OneOf` or `json_string_schema`).
-# Remove an entry once its form is fixed.
-KNOWN_DISAGREEMENTS: list[tuple[str, int, str]] = [
-    # challenges/api/attempt_serializers.py: function validators, no pattern/enum.
-    ("ListVerificationAttempt", 60200, "`Country`"),
-    ("ListVerificationAttempt", 60200, "`Channel`"),
-    ("ListVerificationAttempt", 60200, "`ChannelData.To`"),
-    ("ListVerificationAttempt", 60200, "`Status`"),
-    ("FetchVerificationAttemptsSummary", 60200, "`Country`"),
-    ("FetchVerificationAttemptsSummary", 60200, "`Channel`"),
-    ("FetchVerificationAttemptsSummary", 60200, "`DestinationPrefix`"),
-    # challenges/api/verification_serializers.py: `_channel`, `_code`, `_update_status`.
-    ("CreateVerification", 60200, "`Channel`"),
-    ("CreateVerification", 60200, "`Locale`"),
-    ("CreateVerification", 60200, "`CustomFriendlyName`"),
-    ("CreateVerification", 60200, "`CustomCode`"),
-    ("CreateVerification", 60200, "`AppHash`"),
-    # `RateLimits` values must be strings or integers of 1 to 256 characters (limits/domain.py);
-    # the field says any JSON object (it wants `string_values` or a content schema).
-    ("CreateVerification", 60200, "`RateLimits`"),
-    # challenges/api/verification_forms.py (new parameters): `_printable` (Amount, Payee),
-    # `_send_digits`, `_device_ip`, `_tags`/`_substitutions` (key pattern, lengths, count),
-    # `_refused` (CustomMessage, Templates, SnaClientToken: use `Refused`), and the service's
-    # Psd2Enabled for Amount/Payee (state; the message should then not name a shape).
-    ("CreateVerification", 60200, "`Amount`"),
-    ("CreateVerification", 60200, "`Payee`"),
-    ("CreateVerification", 60200, "`SendDigits`"),
-    ("CreateVerification", 60200, "`DeviceIp`"),
-    ("CreateVerification", 60200, "`Tags`"),
-    ("CreateVerification", 60200, "`TemplateCustomSubstitutions`"),
-    ("CreateVerification", 60200, "`ChannelConfiguration`"),
-    ("CreateVerification", 60200, "`CustomMessage`"),
-    ("CreateVerification", 60200, "`Templates`"),
-    ("CreateVerification", 60200, "`TemplateSid`"),
-    ("CreateVerificationCheck", 60200, "`SnaClientToken`"),
-    ("CreateVerificationCheck", 60200, "`Amount`"),
-    ("CreateVerificationCheck", 60200, "`Payee`"),
-    # services/api/serializers.py: `VerifyEventSubscriptionEnabled` accepts only false
-    # (`OneOf` or an enum of [false] would say it).
-    ("CreateService", 60200, "`VerifyEventSubscriptionEnabled`"),
-    ("UpdateService", 60200, "`VerifyEventSubscriptionEnabled`"),
-    ("CreateVerificationCheck", 60200, "`Code`"),
-    ("UpdateVerification", 60200, "`Status`"),
-    # challenges/api/serializers.py: `DetailFieldItem` says only "string"; `AuthPayload`
-    # says no shape (digits, a recovery code).
-    ("CreateChallenge", 60200, "`Details.Fields`"),
-    ("CreateChallenge", 60200, "`AuthPayload`"),
-    ("UpdateChallenge", 60200, "`AuthPayload`"),
-    # limits/api/serializers.py: `UniqueName` (the domain's pattern), `PhoneNumber` (E.164).
-    ("CreateRateLimit", 60209, "UniqueName format is invalid"),
-    ("CreateSafelist", 60200, "`PhoneNumber`"),
-    # factors/api/serializers.py: `Binding.PhoneNumber` (E.164), `Binding.Secret` (base32).
-    ("CreateNewFactor", 60200, "`Binding.PhoneNumber`"),
-    ("CreateNewFactor", 60200, "`Binding.Secret`"),
-    # services/webhooks/api/serializers.py: `WebhookUrl` (absolute http/https URL).
-    ("CreateWebhook", 60200, "`WebhookUrl`"),
-    ("UpdateWebhook", 60200, "`WebhookUrl`"),
-    # services/api/serializers.py: `FallbackField` is a JSON list typed as any string.
-    ("CreateService", 60200, "`Fallback`"),
-    ("UpdateService", 60200, "`Fallback`"),
+# (operationId, error code, words of the message): 400s for a combination of parameters that
+# are each valid on their own (an option of one channel sent with another, half of a PSD2
+# pair). A form's schema states each parameter, not how they combine.
+CROSS_PARAMETER: list[tuple[str, int, str]] = [
+    # A check names its verification by one of the two.
+    ("CreateVerificationCheck", 60200, "To or VerificationSid is required"),
+    # `To` is an address for email, a number for sms, whatsapp and call.
+    ("CreateVerification", 60200, "`To`: must be an e-mail address for email"),
+    ("CreateVerification", 60200, "`To`: must be a phone number for"),
+    # PSD2 links a transaction: both or neither.
+    ("CreateVerification", 60200, "PSD2 needs both Amount and Payee"),
+    # Options of some channels only (`VerificationCreateForm._channel_options`).
+    ("CreateVerification", 60200, "`SendDigits`: applies to the call channel only"),
+    ("CreateVerification", 60200, "`TemplateSid`: applies to sms and call only"),
+    ("CreateVerification", 60200, "`AppHash`: applies to sms only"),
+    ("CreateVerification", 60200, "`RiskCheck`: applies to sms only"),
+    ("CreateVerification", 60200, "`ChannelConfiguration`: applies to the email channel only"),
 ]
+
+# (operationId, error code, words of the message): the one rule no pattern can state. A phone
+# number of E.164 shape is a number only if a numbering plan assigns it (phonenumbers' data):
+# the schema publishes the shape, and the server refuses numbers nobody can be given.
+UNASSIGNED_NUMBERS: list[tuple[str, int, str]] = [
+    ("CreateVerification", 60200, "no numbering plan assigns this number"),
+    ("CreateVerificationCheck", 60200, "no numbering plan assigns this number"),
+    ("ListVerificationAttempt", 60200, "no numbering plan assigns this number"),
+    # The domains' own words (`limits.domain`, `factors.domain.lifecycle`) for any number.
+    ("CreateSafelist", 60200, "must be a valid phone number in E.164 format"),
+    ("CreateNewFactor", 60200, "`Binding.PhoneNumber`: must be an E.164 phone number"),
+]
+
+EXCUSED = STATE_DEPENDENT + CROSS_PARAMETER + UNASSIGNED_NUMBERS
+
+
+def excused(operation_id: str, code: int, message: str) -> bool:
+    """Whether an answer is one of the excused refusals above."""
+    return any(
+        op == operation_id and known == code and words in message for op, known, words in EXCUSED
+    )
 
 
 def known_parameters() -> set[tuple[str, str]]:
-    """(operationId, parameter) of every excused refusal that names its parameter."""
+    """(operationId, parameter) of every parameter excused whole (its words are only its
+    name, "`ExpirationDate`"); the others excuse one message."""
     return {
         (operation_id, words.strip("`"))
-        for operation_id, _, words in STATE_DEPENDENT + KNOWN_DISAGREEMENTS
-        if words.startswith("`")
+        for operation_id, _, words in EXCUSED
+        if words.startswith("`") and words.endswith("`") and words.count("`") == 2
     }
 
 
@@ -140,6 +123,9 @@ def json_values(content: dict, depth: int = 0, root: dict | None = None) -> st.S
         return st.integers(content.get("minimum"), content.get("maximum"))
     if kind == "boolean":
         return st.booleans()
+    if kind == "array" and "prefixItems" in content:  # a tuple (no further items here)
+        prefix = [json_values(item, depth + 1, root) for item in content["prefixItems"]]
+        return st.tuples(*prefix).map(list)
     if kind == "array":
         items = json_values(content.get("items", {}), depth + 1, root)
         return st.lists(items, max_size=min(content.get("maxItems", 3), 3))

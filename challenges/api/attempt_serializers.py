@@ -3,43 +3,32 @@
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from challenges import attempt_queries
+from challenges.api.form_rules import Compiled, DestinationField, any_case, destination_refusal
 from challenges.destinations import normalize_to
 from challenges.models import DeliveryAttempt, OtpStatus
 from verify_platform.lib.api.fields import AbsoluteUrlField, absolute_url, datetime_text, sid_field
-from verify_platform.lib.api.forms import TwilioForm
+from verify_platform.lib.api.forms import OneOf, TwilioForm
 from verify_platform.lib.phones import mask_phone
 
 CHANNELS = ("sms", "call", "email", "whatsapp", "rbm")
 CONVERSION_STATUSES = ("converted", "unconverted")
-_COUNTRY = re.compile(r"[A-Za-z]{2}")
-_PREFIX = re.compile(r"\+[0-9]{1,15}")
-
-
-def _channel(value: str) -> None:
-    if value not in CHANNELS:
-        raise serializers.ValidationError(f"must be one of {', '.join(CHANNELS)}")
-
-
-def _conversion(value: str) -> None:
-    if value.lower() not in CONVERSION_STATUSES:
-        raise serializers.ValidationError("must be converted or unconverted")
-
-
-def _country(value: str) -> None:
-    if not _COUNTRY.fullmatch(value):
-        raise serializers.ValidationError("must be an ISO 3166 alpha-2 country code")
-
-
-def _prefix(value: str) -> None:
-    if not _PREFIX.fullmatch(value):
-        raise serializers.ValidationError("must be a + followed by the first digits of a number")
+# `status.lower()` is what the queries read: only ASCII case variants of the two words
+# lower-case to them.
+_CONVERSION = Compiled(
+    any_case(*CONVERSION_STATUSES), "must be converted or unconverted", length=(9, 11)
+)
+_COUNTRY = Compiled("[A-Za-z]{2}", "must be an ISO 3166 alpha-2 country code", length=(2, 2))
+_PREFIX = Compiled(
+    r"\+[0-9]{1,15}",
+    "must be a + followed by the first digits of a number",
+    length=(2, 16),
+)
 
 
 # Strings with validators, not ChoiceFields: their enums would collide in the schema with the
@@ -53,11 +42,13 @@ class _AttemptWindow(TwilioForm):
     )
     country = serializers.CharField(
         required=False,
-        validators=[_country],
+        validators=[_COUNTRY],
         help_text="ISO 3166 alpha-2 code of the destination's country (phone numbers only).",
     )
     channel = serializers.CharField(
-        required=False, validators=[_channel], help_text="`sms`, `call`, `email`, `whatsapp`."
+        required=False,
+        validators=[OneOf(CHANNELS)],
+        help_text="`sms`, `call`, `email`, `whatsapp`.",
     )
     verify_service_sid = sid_field("VA", required=False)
 
@@ -80,33 +71,30 @@ class _AttemptWindow(TwilioForm):
 
 
 class AttemptListQuery(_AttemptWindow):
-    channel_data__to = serializers.CharField(
-        required=False,
-        max_length=320,
-        trim_whitespace=False,
-        help_text="The destination: an E.164 phone number or an e-mail address.",
-    )
+    channel_data__to = DestinationField(required=False)
     verification_sid = sid_field("VE", required=False)
     status = serializers.CharField(
         required=False,
-        validators=[_conversion],
+        validators=[_CONVERSION],
         help_text="Conversion status: `converted` (the verification was approved) or "
         "`unconverted`; either case.",
     )
 
     def validate(self, attrs: dict) -> dict:
         if "channel_data__to" in attrs:
-            attrs["channel_data__to"] = normalize_to(attrs["channel_data__to"])
+            raw = attrs["channel_data__to"]
+            attrs["channel_data__to"] = normalize_to(raw)
             if attrs["channel_data__to"] is None:
+                refusal = "must be an E.164 phone number or e-mail address"
                 raise serializers.ValidationError(
-                    {"ChannelData.To": "must be an E.164 phone number or e-mail address"}
+                    {"ChannelData.To": destination_refusal(raw, refusal)}
                 )
         return attrs
 
 
 class AttemptSummaryQuery(_AttemptWindow):
     destination_prefix = serializers.CharField(
-        required=False, validators=[_prefix], help_text="The first digits of an E.164 number."
+        required=False, validators=[_PREFIX], help_text="The first digits of an E.164 number."
     )
 
 

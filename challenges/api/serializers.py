@@ -16,17 +16,35 @@ from verify_platform.lib.api.fields import (
     datetime_text,
     sid_field,
 )
-from verify_platform.lib.api.forms import JSONObjectField, TwilioForm
+from verify_platform.lib.api.forms import (
+    JSON_TEXT,
+    JSONObjectField,
+    TwilioForm,
+    json_string_schema,
+)
 from verify_platform.lib.clock import current_time
 
 MAX_DETAIL_FIELDS = 20
+_DETAIL_FIELD = {
+    "type": "object",
+    "properties": {
+        "label": {**JSON_TEXT, "maxLength": 36},
+        "value": {**JSON_TEXT, "maxLength": 128},
+    },
+    "required": ["label", "value"],
+    "additionalProperties": False,
+}
 
 
 @extend_schema_field(
     {
-        "type": "string",
-        "description": 'JSON object `{"label": <=36 chars, "value": <=128 chars}`; repeat the '
-        "key for each item (at most 20).",
+        **json_string_schema(
+            _DETAIL_FIELD,
+            max_length=1024,
+            description='JSON object `{"label": <=36 chars, "value": <=128 chars}`; repeat '
+            "the key for each item (at most 20).",
+        ),
+        "pattern": "^\\{",
     }
 )
 class DetailFieldItem(serializers.Field):
@@ -56,20 +74,38 @@ class DetailFieldItem(serializers.Field):
         return value
 
 
+# Every shape a factor takes (`factors.domain.factor_validate_payload`): a TOTP code (3 to 8
+# digits), a phone factor's code (4 to 10), a recovery code with or without its dashes. Which
+# of them the factor takes, and how many digits, is the factor's: the domain decides, before
+# anything is compared or counted, and the schema publishes the union.
+AUTH_PAYLOAD = (
+    "[0-9]{3,10}|[A-Za-z2-7]{16}|[A-Za-z2-7]{4}-[A-Za-z2-7]{4}-[A-Za-z2-7]{4}-[A-Za-z2-7]{4}"
+)
+_AUTH_PAYLOAD_HELP = (
+    "A TOTP code of exactly `code_length` ASCII digits, or a recovery code "
+    "(`XXXX-XXXX-XXXX-XXXX`, extension), or for a phone factor (extension) the code "
+    "sent for this challenge (not accepted on create). Anything else is 400/60200. Per challenge, "
+    "5 wrong codes deny it and further answers get 429/60308. Per factor, "
+    "consecutive failures beyond 5 get 429/60310 with `Retry-After`, and 100 lock "
+    "the factor (429/60310)."
+)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 64,
+        "pattern": f"^(?:{AUTH_PAYLOAD})$",
+        "description": _AUTH_PAYLOAD_HELP,
+    }
+)
 class AuthPayloadField(serializers.CharField):
     def __init__(self, **kwargs):
         kwargs.setdefault("required", False)
         kwargs.setdefault("max_length", 64)
         kwargs.setdefault("trim_whitespace", False)
-        kwargs.setdefault(
-            "help_text",
-            "A TOTP code of exactly `code_length` ASCII digits, or a recovery code "
-            "(`XXXX-XXXX-XXXX-XXXX`, extension), or for a phone factor (extension) the code "
-            "sent for this challenge (not accepted on create). Anything else is 400/60200. Per challenge, "
-            "5 wrong codes deny it and further answers get 429/60308. Per factor, "
-            "consecutive failures beyond 5 get 429/60310 with `Retry-After`, and 100 lock "
-            "the factor (429/60310).",
-        )
+        kwargs.setdefault("help_text", _AUTH_PAYLOAD_HELP)
         super().__init__(**kwargs)
 
 

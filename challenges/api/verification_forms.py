@@ -10,23 +10,37 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import Any
 
 from rest_framework import serializers
 
+from challenges.api.form_rules import (
+    IP_ADDRESS,
+    Checked,
+    Compiled,
+    DestinationField,
+    destination_refusal,
+    printable_class,
+    printable_text,
+)
 from challenges.destinations import PHONE_CHANNELS, TEXT_CHANNELS, is_landline, normalize_to
 from challenges.errors import LandlineNotSupported
 from channels import registry
+from limits.domain import MAX_RATE_LIMIT_VALUE
 from verify_platform.lib.api.fields import sid_field
-from verify_platform.lib.api.forms import JSONObjectField, TwilioBooleanField, TwilioForm
+from verify_platform.lib.api.forms import (
+    JSON_TEXT,
+    JSONObjectField,
+    OneOf,
+    Refused,
+    TwilioBooleanField,
+    TwilioForm,
+)
 
 CHANNELS = ("sms", "whatsapp", "call", "email", "auto")
 VERIFICATION_UPDATE_STATUSES = ("canceled", "approved")
 RISK_CHECKS = ("enable", "disable")
-_LOCALE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?")
-_CODE = re.compile(r"[0-9]{4,10}")  # ASCII digits only: [0-9], not \d
-_APP_HASH = re.compile(r"[A-Za-z0-9+/=]{1,32}")
-_SEND_DIGITS = re.compile(r"[0-9wW#*]{1,32}")  # Twilio's sendDigits: digits, w (pause), # *
-_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}")
+_VARIABLE = r"[A-Za-z_][A-Za-z0-9_]{0,31}"
 MAX_TAGS = 10
 MAX_TAG_TEXT = 128
 MAX_SUBSTITUTIONS = 20
@@ -35,76 +49,136 @@ MAX_SUBSTITUTION_TEXT = 64
 SNA_REFUSAL = "Silent Network Auth needs a mobile carrier integration, which this server has not"
 
 
-def _code(value: str) -> str:
-    if not _CODE.fullmatch(value):
-        raise serializers.ValidationError("must be 4 to 10 ASCII digits")
-    return value
+# Compiled once; each runs one `fullmatch` (or the check it publishes), as the functions it
+# replaced did.
+CODE = Compiled(r"[0-9]{4,10}", "must be 4 to 10 ASCII digits", length=(4, 10))  # not \d
+_LOCALE = Compiled(
+    r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?",
+    "must be a language tag such as en or pt-BR",
+    length=(2, 12),
+)
+_APP_HASH = Compiled(
+    r"[A-Za-z0-9+/=]{1,32}", "must be the app's SMS retriever hash", length=(1, 32)
+)
+# Twilio's sendDigits: digits, w (pause), # and *.
+_SEND_DIGITS = Compiled(
+    r"[0-9wW#*]{1,32}", "must be 1 to 32 of the digits 0-9, w, W, # and *", length=(1, 32)
+)
+_PRINTABLE_MESSAGE = "must not contain control characters"
+# Trimmed text (DRF strips spaces, then refuses what is left empty).
+_PRINTABLE = Checked(printable_text(trimmed=True), str.isprintable, _PRINTABLE_MESSAGE)
 
 
-def _channel(value: str) -> None:
-    if value == "sna":
-        raise serializers.ValidationError(SNA_REFUSAL)
-    if value not in CHANNELS:
-        raise serializers.ValidationError(f"must be one of {', '.join(CHANNELS)}")
-    if value != "auto" and value not in registry.configured_channels():
-        raise serializers.ValidationError("this channel is not enabled")
-
-
-def _printable(value: str) -> None:
-    if not value.isprintable():
-        raise serializers.ValidationError("must not contain control characters")
-
-
-def _locale(value: str) -> None:
-    if not _LOCALE.fullmatch(value):
-        raise serializers.ValidationError("must be a language tag such as en or pt-BR")
-
-
-def _app_hash(value: str) -> None:
-    if not _APP_HASH.fullmatch(value):
-        raise serializers.ValidationError("must be the app's SMS retriever hash")
-
-
-def _send_digits(value: str) -> None:
-    if not _SEND_DIGITS.fullmatch(value):
-        raise serializers.ValidationError("must be 1 to 32 of the digits 0-9, w, W, # and *")
-
-
-def _device_ip(value: str) -> None:
+def _is_ip(value: str) -> bool:
     try:
         ipaddress.ip_address(value)
     except ValueError:
-        raise serializers.ValidationError("must be an IPv4 or IPv6 address") from None
+        return False
+    return True
 
 
-def _refused(reason: str):
-    """A validator that refuses any value: for parameters Twilio documents that this server
-    cannot honour, so a caller never believes they took effect."""
-
-    def refuse(value: object) -> None:
-        raise serializers.ValidationError(reason)
-
-    return refuse
+_DEVICE_IP = Checked(IP_ADDRESS, _is_ip, "must be an IPv4 or IPv6 address")
 
 
-def _string_map(value: dict, *, keys: int, text: int, key_pattern: re.Pattern | None) -> None:
-    if len(value) > keys:
-        raise serializers.ValidationError(f"must have at most {keys} keys")
-    for key, item in value.items():
-        if key_pattern is not None and not key_pattern.fullmatch(key):
-            raise serializers.ValidationError(f"key {key[:40]!r} is not a variable name")
-        if not (0 < len(key) <= text) or len(item) > text:
-            raise serializers.ValidationError(f"keys and values must be 1 to {text} characters")
-        if not (key.isprintable() and item.isprintable()):
-            raise serializers.ValidationError("must not contain control characters")
+class _Channel(OneOf):
+    """`Channel`: one of CHANNELS (the schema's enum); `sna` is refused with the reason, and
+    a channel this deployment has not configured is refused too (settings, not shape)."""
+
+    def __call__(self, value: Any) -> None:
+        if value == "sna":
+            raise serializers.ValidationError(SNA_REFUSAL)
+        if value not in self.values:  # `OneOf`'s own check, inline: every start runs it
+            raise serializers.ValidationError(self.message)
+        if value != "auto" and value not in registry.configured_channels():
+            raise serializers.ValidationError("this channel is not enabled")
 
 
-def _tags(value: dict) -> None:
-    _string_map(value, keys=MAX_TAGS, text=MAX_TAG_TEXT, key_pattern=None)
+class _StringMap(JSONObjectField):
+    """A JSON object of text values (Tags, TemplateCustomSubstitutions): at most `keys` keys,
+    keys of 1 to `text` characters (or matching `key_pattern`), values of at most `text`,
+    all printable. Its content schema says all of it."""
+
+    def __init__(self, *, keys: int, text: int, key_pattern: str | None = None, **kwargs: Any):
+        super().__init__(max_length=4096, string_values=True, **kwargs)
+        self.keys, self.text, self.key_pattern = keys, text, key_pattern
+        self._key = re.compile(key_pattern) if key_pattern else None
+
+    @property
+    def content_schema(self) -> dict[str, Any]:
+        printable = f"^{printable_class()}*$"
+        names = (
+            {"type": "string", "pattern": f"^(?:{self.key_pattern})$"}
+            if self.key_pattern
+            else {"type": "string", "minLength": 1, "maxLength": self.text, "pattern": printable}
+        )
+        return {
+            "type": "object",
+            "maxProperties": self.keys,
+            "propertyNames": names,
+            "additionalProperties": {
+                "type": "string",
+                "maxLength": self.text,
+                "pattern": printable,
+            },
+        }
+
+    def to_internal_value(self, data: Any) -> dict:
+        value = super().to_internal_value(data)
+        if len(value) > self.keys:
+            raise serializers.ValidationError(f"must have at most {self.keys} keys")
+        for key, item in value.items():
+            if self._key is not None and not self._key.fullmatch(key):
+                raise serializers.ValidationError(f"key {key[:40]!r} is not a variable name")
+            if not (0 < len(key) <= self.text) or len(item) > self.text:
+                raise serializers.ValidationError(
+                    f"keys and values must be 1 to {self.text} characters"
+                )
+            if not (key.isprintable() and item.isprintable()):
+                raise serializers.ValidationError(_PRINTABLE_MESSAGE)
+        return value
 
 
-def _substitutions(value: dict) -> None:
-    _string_map(value, keys=MAX_SUBSTITUTIONS, text=MAX_SUBSTITUTION_TEXT, key_pattern=_VARIABLE)
+class _RateLimitValues(JSONObjectField):
+    """`RateLimits`: rate limit names to the values metered, each a string or an integer of
+    1 to 256 characters (`limits.domain`, which also refuses a name the service lacks)."""
+
+    @property
+    def content_schema(self) -> dict[str, Any]:
+        digits = MAX_RATE_LIMIT_VALUE
+        return {
+            "type": "object",
+            "propertyNames": JSON_TEXT,
+            "additionalProperties": {
+                "anyOf": [
+                    {**JSON_TEXT, "minLength": 1, "maxLength": digits},
+                    {
+                        "type": "integer",
+                        "minimum": -(10 ** (digits - 1) - 1),
+                        "maximum": 10**digits - 1,
+                    },
+                ]
+            },
+        }
+
+
+class _ChannelConfiguration(JSONObjectField):
+    """`ChannelConfiguration` (email only, `email_configuration`): `from` and `from_name`."""
+
+    @property
+    def content_schema(self) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "properties": {
+                "from": JSON_TEXT,
+                "from_name": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 64,
+                    "pattern": f"^{printable_class()}*$",
+                },
+            },
+            "additionalProperties": False,
+        }
 
 
 class VerificationCreateForm(TwilioForm):
@@ -112,23 +186,25 @@ class VerificationCreateForm(TwilioForm):
     on it. (Field validators, not `validate_<name>` methods: DRF looks those up by the wire
     name.)"""
 
-    to = serializers.CharField(max_length=320, trim_whitespace=False)
-    channel = serializers.CharField(max_length=16, trim_whitespace=False, validators=[_channel])
+    to = DestinationField()
+    channel = serializers.CharField(
+        max_length=16, trim_whitespace=False, validators=[_Channel(CHANNELS)]
+    )
     locale = serializers.CharField(
-        max_length=16, required=False, trim_whitespace=False, validators=[_locale]
+        max_length=16, required=False, trim_whitespace=False, validators=[_LOCALE]
     )
     custom_friendly_name = serializers.CharField(
-        max_length=30, required=False, validators=[_printable]
+        max_length=30, required=False, validators=[_PRINTABLE]
     )
     custom_code = serializers.CharField(
-        max_length=10, required=False, trim_whitespace=False, validators=[_code]
+        max_length=10, required=False, trim_whitespace=False, validators=[CODE]
     )
     app_hash = serializers.CharField(
-        max_length=32, required=False, trim_whitespace=False, validators=[_app_hash]
+        max_length=32, required=False, trim_whitespace=False, validators=[_APP_HASH]
     )
-    amount = serializers.CharField(max_length=64, required=False, validators=[_printable])
-    payee = serializers.CharField(max_length=64, required=False, validators=[_printable])
-    rate_limits = JSONObjectField(
+    amount = serializers.CharField(max_length=64, required=False, validators=[_PRINTABLE])
+    payee = serializers.CharField(max_length=64, required=False, validators=[_PRINTABLE])
+    rate_limits = _RateLimitValues(
         required=False,
         max_length=4096,
         help_text='The values to meter, keyed by rate limit `unique_name`: `{"end_user_ip": '
@@ -136,31 +212,34 @@ class VerificationCreateForm(TwilioForm):
         "refuses it with 429/60203 before anything is sent.",
     )
     send_digits = serializers.CharField(
-        max_length=32, required=False, trim_whitespace=False, validators=[_send_digits]
+        max_length=32, required=False, trim_whitespace=False, validators=[_SEND_DIGITS]
     )
     template_sid = sid_field("HJ", required=False)
-    template_custom_substitutions = JSONObjectField(
-        required=False, max_length=4096, string_values=True, validators=[_substitutions]
+    template_custom_substitutions = _StringMap(
+        required=False, keys=MAX_SUBSTITUTIONS, text=MAX_SUBSTITUTION_TEXT, key_pattern=_VARIABLE
     )
-    channel_configuration = JSONObjectField(required=False, max_length=4096)
+    channel_configuration = _ChannelConfiguration(required=False, max_length=4096)
     device_ip = serializers.CharField(
-        max_length=45, required=False, trim_whitespace=False, validators=[_device_ip]
+        max_length=45, required=False, trim_whitespace=False, validators=[_DEVICE_IP]
     )
     risk_check = serializers.ChoiceField(choices=RISK_CHECKS, required=False)
-    tags = JSONObjectField(required=False, max_length=4096, string_values=True, validators=[_tags])
+    tags = _StringMap(required=False, keys=MAX_TAGS, text=MAX_TAG_TEXT)
     custom_message = serializers.CharField(
         required=False,
         validators=[
-            _refused(
+            Refused(
                 "free-text messages are not sent (they are a phishing vector); use TemplateSid "
                 "with a template an operator approved"
             )
         ],
     )
     templates = serializers.CharField(
-        required=False, validators=[_refused("not supported; use TemplateSid")]
+        required=False, validators=[Refused("not supported; use TemplateSid")]
     )
-    enable_sna_client_token = TwilioBooleanField(required=False)
+    # Only false (the schema's enum): Silent Network Auth is refused with the reason.
+    enable_sna_client_token = TwilioBooleanField(
+        required=False, validators=[OneOf((False,), SNA_REFUSAL)]
+    )
 
     def validate(self, attrs: dict) -> dict:
         service = self.context["service"]
@@ -168,14 +247,14 @@ class VerificationCreateForm(TwilioForm):
             raise serializers.ValidationError(
                 {"CustomCode": "custom codes are not enabled for this service"}
             )
-        if attrs.pop("enable_sna_client_token", False):
-            raise serializers.ValidationError({"EnableSnaClientToken": SNA_REFUSAL})
+        attrs.pop("enable_sna_client_token", None)
         if "locale" in attrs:
             attrs["locale"] = attrs["locale"].replace("_", "-")
         channel = attrs["channel"]
         to = normalize_to(attrs["to"])
         if to is None:
-            raise serializers.ValidationError({"To": "must be an E.164 phone number"})
+            refusal = destination_refusal(attrs["to"], "must be an E.164 phone number")
+            raise serializers.ValidationError({"To": refusal})
         email = "@" in to
         if channel == "email" and not email:
             raise serializers.ValidationError({"To": "must be an e-mail address for email"})
@@ -248,34 +327,30 @@ def email_configuration(configuration: dict, channel: str) -> dict:
     return {key: configuration[key] for key in EMAIL_CONFIGURATION_KEYS if key in configuration}
 
 
-def _update_status(value: str) -> None:
-    if value not in VERIFICATION_UPDATE_STATUSES:
-        raise serializers.ValidationError("must be canceled or approved")
-
-
 class VerificationUpdateForm(TwilioForm):
     # A string, not a ChoiceField: its enum would collide in the schema with the other
     # `Status` parameters (challenges, webhooks) that have other values.
     status = serializers.CharField(
-        validators=[_update_status], help_text="`canceled` or `approved`"
+        validators=[OneOf(VERIFICATION_UPDATE_STATUSES, "must be canceled or approved")],
+        help_text="`canceled` or `approved`",
     )
 
 
 class VerificationCheckForm(TwilioForm):
-    code = serializers.CharField(max_length=10, trim_whitespace=False, validators=[_code])
-    to = serializers.CharField(max_length=320, required=False, trim_whitespace=False)
+    code = serializers.CharField(max_length=10, trim_whitespace=False, validators=[CODE])
+    to = DestinationField(required=False)
     verification_sid = serializers.CharField(max_length=34, required=False)
     amount = serializers.CharField(max_length=64, required=False)
     payee = serializers.CharField(max_length=64, required=False)
-    sna_client_token = serializers.CharField(required=False, validators=[_refused(SNA_REFUSAL)])
+    sna_client_token = serializers.CharField(required=False, validators=[Refused(SNA_REFUSAL)])
 
     def validate(self, attrs: dict) -> dict:
         if "to" in attrs:
-            attrs["to"] = normalize_to(attrs["to"])
-            if attrs["to"] is None:
-                raise serializers.ValidationError(
-                    {"To": "must be an E.164 phone number or e-mail address"}
-                )
+            to = normalize_to(attrs["to"])
+            if to is None:
+                refusal = "must be an E.164 phone number or e-mail address"
+                raise serializers.ValidationError({"To": destination_refusal(attrs["to"], refusal)})
+            attrs["to"] = to
         elif not attrs.get("verification_sid"):
             raise serializers.ValidationError({"To": "To or VerificationSid is required"})
         return attrs

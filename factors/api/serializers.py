@@ -2,12 +2,62 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from factors.models import PHONE_FACTOR_CHANNELS, FactorType, TotpAlgorithm
 from verify_platform.lib.api.fields import AbsoluteUrlField
 from verify_platform.lib.api.forms import JSONObjectField, StrictIntegerField, TwilioForm
+
+# E.164: `+`, a country code that does not start with 0, at most 15 digits in all.
+E164 = r"\+[1-9][0-9]{6,14}"
+_BASE32 = "[A-Za-z2-7]"
+# Base32 without padding that decodes to 16 to 160 bytes: groups of eight characters and a
+# tail of 2, 4, 5 or 7 (the lengths base32 has), at least 128 bits (`totp.normalize_secret`).
+SECRET = (
+    f"(?:{_BASE32}{{8}}){{3,31}}(?:{_BASE32}{{2}}|{_BASE32}{{4,5}}|{_BASE32}{{7}})"
+    f"|(?:{_BASE32}{{8}}){{4,32}}"
+)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 32,
+        "pattern": f"^(?:{E164})$",
+        "description": "**Extension**, sms/whatsapp/voice: the E.164 number (same rules as a "
+        "verification's `To`; no landline for sms or whatsapp). Returned in full only in the "
+        "create response, masked in every later read. Which numbers exist is the numbering "
+        "plans' (phonenumbers) decision; the usual separators are also accepted.",
+    }
+)
+class BindingPhoneNumberField(serializers.CharField):
+    """Whether it is a phone number is the domain's decision (`phone_factor_create`); the
+    schema publishes the E.164 shape."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=32, trim_whitespace=False, **kwargs)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 256,
+        "pattern": f"^(?:{SECRET})$",
+        "description": "totp: base32 seed of at least 128 bits (any case; `=` padding is also "
+        "accepted). Generated (HMAC-output length) when omitted.",
+    }
+)
+class BindingSecretField(serializers.CharField):
+    """Whether it is a seed is the domain's decision (`totp.normalize_secret`); the schema
+    publishes the unpadded shape."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=256, trim_whitespace=False, **kwargs)
 
 
 class _ConfigFields(TwilioForm):
@@ -35,21 +85,8 @@ class FactorCreateForm(_ConfigFields):
         "gets a code on that channel; the factor update with that code as `AuthPayload` "
         "verifies it).",
     )
-    binding__phone_number = serializers.CharField(
-        required=False,
-        max_length=32,
-        trim_whitespace=False,
-        help_text="**Extension**, sms/whatsapp/voice: the E.164 number (same rules as a "
-        "verification's `To`; no landline for sms or whatsapp). Returned in full only in "
-        "the create response, masked in every later read.",
-    )
-    binding__secret = serializers.CharField(
-        required=False,
-        max_length=256,
-        trim_whitespace=False,
-        help_text="totp: base32 seed of at least 128 bits. Generated (HMAC-output length) "
-        "when omitted.",
-    )
+    binding__phone_number = BindingPhoneNumberField(required=False)
+    binding__secret = BindingSecretField(required=False)
     metadata = JSONObjectField(required=False, string_values=True)
 
 

@@ -41,7 +41,14 @@ class FactorListView(TwilioView):
     @extend_schema(
         operation_id="CreateNewFactor",
         request={FORM: FactorCreateForm},
-        responses={201: NewFactorSerializer},
+        responses={
+            201: NewFactorSerializer,
+            403: OpenApiResponse(
+                description="Phone factors (**Extension**): 60410 the number is of a special "
+                "kind (premium rate, personal number, ...) the account does not allow; 60605 "
+                "its country is not allowed. Nothing is stored or sent."
+            ),
+        },
         tags=["Factors"],
         description="Creates the factor, and the entity when it does not exist yet. "
         "`binding` (the seed, key URI and QR, or the recovery codes) is returned only here.",

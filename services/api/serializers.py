@@ -8,7 +8,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from verify_platform.lib.api.fields import AbsoluteUrlField, LinksField, sid_field
-from verify_platform.lib.api.forms import StrictIntegerField, TwilioBooleanField, TwilioForm
+from verify_platform.lib.api.forms import (
+    OneOf,
+    StrictIntegerField,
+    TwilioBooleanField,
+    TwilioForm,
+    json_string_schema,
+)
 
 PASSKEY_PREFERENCES = ("required", "preferred", "discouraged")
 FALLBACK_CHANNELS = ("sms", "whatsapp", "call", "email")
@@ -16,12 +22,36 @@ FALLBACK_MAX_STEPS = 5
 FALLBACK_TIMEOUT_RANGE = (5, 600)
 
 
-@extend_schema_field(
-    {
-        "type": "string",
-        "description": "Extension. JSON list of steps, e.g. "
-        '[{"channel": "whatsapp", "timeout": 30}, {"channel": "sms"}]',
+def _fallback_schema() -> dict:
+    """What `FallbackField` accepts, as JSON Schema: up to five steps, every one but the last
+    with a timeout (one branch per length, the last step's timeout optional)."""
+    low, high = FALLBACK_TIMEOUT_RANGE
+    channel = {"type": "string", "enum": list(FALLBACK_CHANNELS)}
+    timeout = {"type": "integer", "minimum": low, "maximum": high}
+    last = {"type": "object", "properties": {"channel": channel, "timeout": timeout}}
+    last.update(required=["channel"], additionalProperties=False)
+    timed = {**last, "required": ["channel", "timeout"]}
+    return {
+        "anyOf": [
+            {
+                "type": "array",
+                "prefixItems": [timed] * (length - 1) + [last],
+                "items": False,
+                "minItems": length,
+            }
+            for length in range(1, FALLBACK_MAX_STEPS + 1)
+        ]
+        + [{"type": "array", "maxItems": 0}]
     }
+
+
+@extend_schema_field(
+    json_string_schema(
+        _fallback_schema(),
+        max_length=1024,
+        description="Extension. JSON list of steps, e.g. "
+        '[{"channel": "whatsapp", "timeout": 30}, {"channel": "sms"}]; `[]` clears the plan.',
+    )
 )
 class FallbackField(serializers.Field):
     """Extension `Fallback`: a JSON list of channel steps, sent as one string.
@@ -67,13 +97,6 @@ class FallbackField(serializers.Field):
 TTS_NAME = r"^(?:(?:Polly|Google)\.[A-Za-z][A-Za-z0-9-]{1,47}|man|woman|alice)$"
 
 
-def _no_event_streams(value: bool) -> None:
-    if value:
-        raise serializers.ValidationError(
-            "Event Streams sinks are not available here; use the service's Webhooks"
-        )
-
-
 class ServiceForm(TwilioForm):
     """Create requires FriendlyName; update uses the same form with `partial=True`."""
 
@@ -95,7 +118,11 @@ class ServiceForm(TwilioForm):
     custom_code_enabled = TwilioBooleanField(required=False)
     verify_event_subscription_enabled = TwilioBooleanField(
         required=False,
-        validators=[_no_event_streams],
+        validators=[
+            OneOf(
+                (False,), "Event Streams sinks are not available here; use the service's Webhooks"
+            )
+        ],
         help_text="Only `false`: this server has no Event Streams sinks; a service's events "
         "reach the tenant through its Webhooks.",
     )

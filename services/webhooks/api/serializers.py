@@ -20,8 +20,27 @@ _EVENT_TYPES_HELP = (
     + "."
 )
 _url_validator = URLValidator(schemes=["http", "https"])
+# Plain absolute http(s) URLs of a public-looking host name, which the checks below accept
+# unless the name resolves to an address they refuse (they also accept IP literals, ports,
+# queries and international names). The private names (`destinations.host_problem`) are left
+# out of the published shape.
+_LABEL = "[a-z0-9](?:[a-z0-9-]{0,20}[a-z0-9])?"
+WEBHOOK_URL = (
+    rf"https?://(?:{_LABEL}\.){{1,3}}(?!(?:local|localhost|internal|arpa)(?:/|$))[a-z]{{2,12}}"
+    r"(?:/[A-Za-z0-9._~-]{0,20}){0,4}"
+)
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 2048,
+        "pattern": f"^(?:{WEBHOOK_URL})$",
+        "description": "An absolute http or https URL. Refused (400/60200) when its host is, or "
+        "resolves to, a private, loopback, link-local or otherwise non-public destination.",
+    }
+)
 class WebhookUrlField(serializers.CharField):
     """An absolute http(s) URL that the delivery check would call: refused now, with the
     reason, rather than stored and failed at every delivery (`destinations.url_problem`:
