@@ -30,21 +30,13 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
+from tests.fuzz_support import in_process_requests, load_schema, owned, point_at  # noqa: F401
 from tests.openapi_support import excused, json_text
 
 pytestmark = pytest.mark.django_db
 
 MAX_EXAMPLES = int(os.environ.get("VERIFY_FUZZ_EXAMPLES", "5"))
 BUDGET_SECONDS = float(os.environ.get("VERIFY_FUZZ_SECONDS", "30"))
-
-CHECKS = {
-    "enabled": False,
-    "not_a_server_error": {"enabled": True},
-    "status_code_conformance": {"enabled": True},
-    "content_type_conformance": {"enabled": True},
-    "response_schema_conformance": {"enabled": True},
-    "response_headers_conformance": {"enabled": True},
-}
 
 _started: list[float] = []
 
@@ -65,61 +57,14 @@ def schema_and_server_agree(ctx, response, case) -> bool | None:
     )
 
 
-@pytest.fixture
-def owned(tenant, service):
-    """Real identifiers of the fuzzing tenant: path parameters point at them, so generated
-    requests are judged by the forms rather than stopped at a 404."""
-    from challenges.domain import challenge_create
-    from limits import domain as limits
-    from services.webhooks.domain import webhook_create
-    from tests.factors.conftest import make_verified_factor
-
-    factor, _ = make_verified_factor(service, identity="fuzz-user-0001")
-    challenge = challenge_create(factor=factor)
-    webhook, _ = webhook_create(
-        service=service,
-        friendly_name="Fuzz",
-        event_types=["*"],
-        webhook_url="https://fuzz.example/hook",
-    )
-    rate_limit = limits.rate_limit_create(service=service, unique_name="end_user_ip")
-    bucket = limits.bucket_create(rate_limit=rate_limit, max=5, interval=60)
-    return {
-        "Services": service.sid,
-        "Entities": "fuzz-user-0001",
-        "Factors": factor.sid,
-        "Challenges": challenge.sid,
-        "Webhooks": webhook.sid,
-        "RateLimits": rate_limit.sid,
-        "Buckets": bucket.sid,
-    }
-
-
-def load_schema():
-    """Loaded once at collection, through the application itself (the schema view needs no
-    database); each generated test then runs in its own database transaction."""
-    from verify_platform.wsgi import application
-
-    config = schemathesis.Config.from_dict(
-        {
-            "generation": {
-                "mode": "positive",
-                "max-examples": MAX_EXAMPLES,
-                "deterministic": True,
-                "allow-x00": True,
-            },
-            "phases": {
-                "examples": {"enabled": False},
-                "coverage": {"enabled": False},
-                "stateful": {"enabled": False},
-            },
-            "checks": CHECKS,
-        }
-    )
-    return schemathesis.openapi.from_wsgi("/openapi.json", application, config=config)
-
-
-schema = load_schema()
+schema = load_schema(
+    generation={"mode": "positive", "max-examples": MAX_EXAMPLES, "allow-x00": True},
+    phases={
+        "examples": {"enabled": False},
+        "coverage": {"enabled": False},
+        "stateful": {"enabled": False},
+    },
+)
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -145,27 +90,6 @@ def json_parameters_from_their_content_schema(context, body):
     return st.fixed_dictionaries(drawn).map(lambda values: {**body, **values})
 
 
-@pytest.fixture
-def in_process_requests():
-    """Requests run inside the test's transaction, as with Django's test client: Django
-    would otherwise close the connection (and with it the transaction) around each one."""
-    from django.core import signals
-    from django.db import close_old_connections
-
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    try:
-        yield
-    finally:
-        signals.request_started.connect(close_old_connections)
-        signals.request_finished.connect(close_old_connections)
-
-
-def _collection_before(path: str, name: str) -> str:
-    segments = path.strip("/").split("/")
-    return segments[segments.index("{" + name + "}") - 1]
-
-
 @schema.parametrize()
 @settings(
     max_examples=MAX_EXAMPLES,
@@ -174,7 +98,7 @@ def _collection_before(path: str, name: str) -> str:
     suppress_health_check=list(HealthCheck),
     database=None,
 )
-def test_the_schema_and_the_server_agree(case, tenant, owned, in_process_requests):
+def test_the_schema_and_the_server_agree(case, tenant, owned, in_process_requests):  # noqa: F811 (imported fixtures)
     if not _started:
         _started.append(time.monotonic())
     if time.monotonic() - _started[0] > BUDGET_SECONDS:
@@ -182,10 +106,7 @@ def test_the_schema_and_the_server_agree(case, tenant, owned, in_process_request
     # Deletes keep their generated (unknown) identifiers so that the tenant's resources stay
     # for the other operations; everything else addresses the tenant's own resources.
     if case.method.upper() != "DELETE":
-        for name in list(case.path_parameters or {}):
-            collection = _collection_before(case.path, name)
-            if collection in owned:
-                case.path_parameters[name] = owned[collection]
+        point_at(case, owned)
     case.call_and_validate(
         headers={"Authorization": tenant.basic()}, additional_checks=[schema_and_server_agree]
     )

@@ -69,4 +69,3 @@ def test_the_waivers_are_still_needed(ours, twilio):
             assert found is None, f"{key} is built: remove its waiver"
         else:
             assert waived - set(found["parameters"]) == waived, f"{key}: waiver met"
-

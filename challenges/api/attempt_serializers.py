@@ -9,22 +9,22 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from challenges import attempt_queries
-from challenges.api.form_rules import Compiled, DestinationField, any_case, destination_refusal
+from challenges.api.form_rules import DestinationField, any_case, destination_refusal
 from challenges.destinations import normalize_to
 from challenges.models import DeliveryAttempt, OtpStatus
 from verify_platform.lib.api.fields import AbsoluteUrlField, absolute_url, datetime_text, sid_field
-from verify_platform.lib.api.forms import OneOf, TwilioForm
+from verify_platform.lib.api.forms import OneOf, Pattern, TwilioForm
 from verify_platform.lib.phones import mask_phone
 
 CHANNELS = ("sms", "call", "email", "whatsapp", "rbm")
 CONVERSION_STATUSES = ("converted", "unconverted")
 # `status.lower()` is what the queries read: only ASCII case variants of the two words
 # lower-case to them.
-_CONVERSION = Compiled(
+_CONVERSION = Pattern(
     any_case(*CONVERSION_STATUSES), "must be converted or unconverted", length=(9, 11)
 )
-_COUNTRY = Compiled("[A-Za-z]{2}", "must be an ISO 3166 alpha-2 country code", length=(2, 2))
-_PREFIX = Compiled(
+_COUNTRY = Pattern("[A-Za-z]{2}", "must be an ISO 3166 alpha-2 country code", length=(2, 2))
+_PREFIX = Pattern(
     r"\+[0-9]{1,15}",
     "must be a + followed by the first digits of a number",
     length=(2, 16),

@@ -18,10 +18,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from verify_platform.lib.api.forms import Pattern
+from verify_platform.lib.phones import E164_PATTERN as E164
 
 # E.164: `+`, a country code that does not start with 0, at most 15 digits in all. Which of
 # these numbers a numbering plan assigns is phonenumbers' data, not a pattern.
-E164 = r"\+[1-9][0-9]{6,14}"
 # E-mail addresses Django's `validate_email` accepts, kept plain (dot-atoms of letters,
 # digits, `_`, `+`, `-`, not starting with the `+` that marks a phone number; host names of
 # letters, digits and inner `-`) and at most 200 characters; the server accepts more (quoted
@@ -114,15 +114,6 @@ class Checked(Pattern):
     def __call__(self, value: Any) -> None:
         if not isinstance(value, str) or not self.check(value):
             raise serializers.ValidationError(self.message, code=self.code)
-
-
-class Compiled(Checked):
-    """A `Pattern` whose check is its own regex, compiled when the form class is built:
-    Django's `RegexValidator` compiles lazily behind a proxy that costs about 1.5 us at every
-    use, which the busiest forms (a start, a check) do not pay."""
-
-    def __init__(self, regex: str, message: str, *, length: tuple[int, int] | None = None) -> None:
-        super().__init__(regex, re.compile(regex).fullmatch, message, length=length)
 
 
 @extend_schema_field(

@@ -17,7 +17,6 @@ from rest_framework import serializers
 from challenges.api.form_rules import (
     IP_ADDRESS,
     Checked,
-    Compiled,
     DestinationField,
     destination_refusal,
     printable_class,
@@ -32,6 +31,7 @@ from verify_platform.lib.api.forms import (
     JSON_TEXT,
     JSONObjectField,
     OneOf,
+    Pattern,
     Refused,
     TwilioBooleanField,
     TwilioForm,
@@ -51,17 +51,15 @@ SNA_REFUSAL = "Silent Network Auth needs a mobile carrier integration, which thi
 
 # Compiled once; each runs one `fullmatch` (or the check it publishes), as the functions it
 # replaced did.
-CODE = Compiled(r"[0-9]{4,10}", "must be 4 to 10 ASCII digits", length=(4, 10))  # not \d
-_LOCALE = Compiled(
+CODE = Pattern(r"[0-9]{4,10}", "must be 4 to 10 ASCII digits", length=(4, 10))  # not \d
+_LOCALE = Pattern(
     r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?",
     "must be a language tag such as en or pt-BR",
     length=(2, 12),
 )
-_APP_HASH = Compiled(
-    r"[A-Za-z0-9+/=]{1,32}", "must be the app's SMS retriever hash", length=(1, 32)
-)
+_APP_HASH = Pattern(r"[A-Za-z0-9+/=]{1,32}", "must be the app's SMS retriever hash", length=(1, 32))
 # Twilio's sendDigits: digits, w (pause), # and *.
-_SEND_DIGITS = Compiled(
+_SEND_DIGITS = Pattern(
     r"[0-9wW#*]{1,32}", "must be 1 to 32 of the digits 0-9, w, W, # and *", length=(1, 32)
 )
 _PRINTABLE_MESSAGE = "must not contain control characters"

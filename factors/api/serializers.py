@@ -10,9 +10,9 @@ from rest_framework import serializers
 from factors.models import PHONE_FACTOR_CHANNELS, FactorType, TotpAlgorithm
 from verify_platform.lib.api.fields import AbsoluteUrlField
 from verify_platform.lib.api.forms import JSONObjectField, StrictIntegerField, TwilioForm
+from verify_platform.lib.phones import E164_PATTERN as E164
 
 # E.164: `+`, a country code that does not start with 0, at most 15 digits in all.
-E164 = r"\+[1-9][0-9]{6,14}"
 _BASE32 = "[A-Za-z2-7]"
 # Base32 without padding that decodes to 16 to 160 bytes: groups of eight characters and a
 # tail of 2, 4, 5 or 7 (the lengths base32 has), at least 128 bits (`totp.normalize_secret`).

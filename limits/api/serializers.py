@@ -12,11 +12,11 @@ from rest_framework.fields import empty
 from limits.domain import UNIQUE_NAME
 from verify_platform.lib.api.fields import AbsoluteUrlField, LinksField
 from verify_platform.lib.api.forms import StrictIntegerField, TwilioForm
+from verify_platform.lib.phones import E164_PATTERN as E164
 
 MAX_BUCKET_MAX = 1_000_000
 MAX_BUCKET_INTERVAL = 86_400
 # E.164: `+`, a country code that does not start with 0, at most 15 digits in all.
-E164 = r"\+[1-9][0-9]{6,14}"
 
 
 @extend_schema_field(

@@ -10,11 +10,13 @@ from rest_framework import serializers
 from verify_platform.lib.api.fields import AbsoluteUrlField, LinksField, sid_field
 from verify_platform.lib.api.forms import (
     OneOf,
+    Pattern,
     StrictIntegerField,
     TwilioBooleanField,
     TwilioForm,
     json_string_schema,
 )
+from verify_platform.lib.phones import E164_PATTERN
 
 PASSKEY_PREFERENCES = ("required", "preferred", "discouraged")
 FALLBACK_CHANNELS = ("sms", "whatsapp", "call", "email")
@@ -135,7 +137,20 @@ class ServiceForm(TwilioForm):
     totp__skew = StrictIntegerField(min_value=0, max_value=2, required=False)
     default_template_sid = sid_field("HJ", required=False)
     whatsapp__msg_service_sid = sid_field("MG", required=False)
-    whatsapp__from = serializers.CharField(max_length=64, required=False)
+    whatsapp__from = serializers.CharField(
+        max_length=25,
+        required=False,
+        trim_whitespace=False,
+        validators=[
+            Pattern(
+                f"(?:whatsapp:)?{E164_PATTERN}",
+                "must be the E.164 number of a WhatsApp sender (whatsapp:+14155238886)",
+                length=(8, 25),
+            )
+        ],
+        help_text="The WhatsApp sender of the Service's Messaging Service "
+        "(`Whatsapp.MsgServiceSid`); WhatsApp codes leave from it.",
+    )
     passkeys__relying_party__id = serializers.CharField(max_length=255, required=False)
     passkeys__relying_party__name = serializers.CharField(max_length=255, required=False)
     passkeys__relying_party__origins = serializers.CharField(max_length=1024, required=False)

@@ -71,6 +71,8 @@ def test_without_a_configuration_sms_leaves_from_the_adapter_s_number(
 
 def test_whatsapp_leaves_from_the_service_s_own_sender(api, service, twilio_channels):
     path = f"/v2/Services/{service.sid}"
+    refused = form(api, path, {"Whatsapp.From": "whatsapp:14155238886"})
+    assert_twilio_error(refused, 400, 60200)
     updated = form(
         api, path, {"Whatsapp.MsgServiceSid": EVERYWHERE, "Whatsapp.From": "+14155238886"}
     )

@@ -18,6 +18,9 @@ PHONE_CHANNELS = ("sms", "whatsapp", "call")
 TEXT_CHANNELS = ("sms", "whatsapp")  # need a mobile: a landline cannot receive them
 # A leading +, then digits with the usual separators; phonenumbers would also accept letters
 # (vanity numbers), extensions and non-ASCII digits, none of which belongs in a To.
+# What a schema can publish of a valid number: E.164's shape (a regex cannot say which
+# ranges a numbering plan assigns; `normalize_phone` decides that).
+E164_PATTERN = r"\+[1-9][0-9]{6,14}"
 _PHONE_SHAPE = re.compile(r"\+[0-9][0-9 ().-]{2,24}")
 _E164_MAX_LENGTH = 16  # "+" and at most 15 digits (ITU-T E.164)
 
