@@ -347,6 +347,9 @@ FALLBACK_FORM = {
     "totp_time_step": "30",
     "totp_code_length": "6",
     "totp_skew": "1",
+    # The page's inline of Messaging Services per country, left empty.
+    "messaging_configurations-TOTAL_FORMS": "0",
+    "messaging_configurations-INITIAL_FORMS": "0",
 }
 
 

@@ -223,6 +223,8 @@ SPECTACULAR_SETTINGS = {
         "PasskeyPreferenceEnum": "services.api.serializers.PASSKEY_PREFERENCES",
         "ChallengeStatusEnum": "challenges.models.Challenge.Status",
         "WebhookStatusEnum": "services.models.Webhook.Status",
+        # EnableSnaClientToken and VerifyEventSubscriptionEnabled: only `false` is accepted.
+        "OnlyFalseEnum": [(False, False)],
     },
 }
 

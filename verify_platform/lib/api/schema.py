@@ -176,7 +176,9 @@ class TwilioAutoSchema(AutoSchema):
     def refine_forms(self, operation: dict[str, Any], registry) -> None:
         """Apply `refine` to every form parameter: the request body's form (its component)
         and the query-string forms given as `extend_schema(parameters=[...])`."""
-        request = self.get_request_serializer()
+        # Asked only of an operation with a body: for the others drf-spectacular would try to
+        # guess a serializer and warn that an APIView has none.
+        request = self.get_request_serializer() if "requestBody" in operation else None
         forms = request.values() if isinstance(request, dict) else [request]
         for content in operation.get("requestBody", {}).get("content", {}).values():
             ref = content.get("schema", {}).get("$ref", "")
