@@ -71,11 +71,13 @@ SMS_RETRIEVER_PREFIX = "<#>"
 # Unicode isolates: left-to-right (the code, an amount) and first-strong (names).
 LRI, FSI, PDI = "\u2066", "\u2068", "\u2069"
 # Twilio <Say> voices: Amazon Polly and Google voices, and the basic man/woman/alice.
-_TTS_VOICE_RE = re.compile(
-    r"^(?:man|woman|alice"
+# The Service form publishes and checks the same pattern (TtsName).
+TTS_VOICE_PATTERN = (
+    r"man|woman|alice"
     r"|Polly\.[A-Z][A-Za-z]{1,24}(?:-(?:Neural|Generative|LongForm))?"
-    r"|Google\.[a-z]{2,3}-[A-Z]{2}-[A-Za-z0-9]{1,24}(?:-[A-Za-z0-9]{1,24}){0,3})$"
+    r"|Google\.[a-z]{2,3}-[A-Z]{2}-[A-Za-z0-9]{1,24}(?:-[A-Za-z0-9]{1,24}){0,3}"
 )
+_TTS_VOICE_RE = re.compile(f"^(?:{TTS_VOICE_PATTERN})$")
 # Seconds the callee has, after the press-a-key prompt, to press one.
 GATHER_TIMEOUT = 8
 

@@ -18,19 +18,19 @@ from channels.template_text import BUILTIN_VARIABLES, template_variables
 from services import template_queries
 from services.models import Service
 from verify_platform.lib.errors import InvalidParameter
-from verify_platform.lib.phones import region_of
+from verify_platform.lib.phones import calling_region
 
 TEMPLATE_CHANNELS = frozenset({"sms", "call"})
 
 
 def start_locale(*, locale: str | None, to: str) -> str:
-    """The caller's `Locale`, or the language of the number's country (as Twilio picks it),
-    or English."""
+    """The caller's `Locale`, or the language of the number's country (as Twilio picks it;
+    the main country of its calling code), or English."""
     if locale:
         return locale
     if "@" in to:
         return "en"
-    region = region_of(to)
+    region = calling_region(to)
     return (locale_for_region(region) if region else None) or "en"
 
 

@@ -7,6 +7,7 @@ import json
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from channels.templates import TTS_VOICE_PATTERN
 from verify_platform.lib.api.fields import AbsoluteUrlField, LinksField, sid_field
 from verify_platform.lib.api.forms import (
     OneOf,
@@ -96,9 +97,6 @@ class FallbackField(serializers.Field):
         return value
 
 
-TTS_NAME = r"^(?:(?:Polly|Google)\.[A-Za-z][A-Za-z0-9-]{1,47}|man|woman|alice)$"
-
-
 class ServiceForm(TwilioForm):
     """Create requires FriendlyName; update uses the same form with `partial=True`."""
 
@@ -107,11 +105,13 @@ class ServiceForm(TwilioForm):
     lookup_enabled = TwilioBooleanField(required=False)
     skip_sms_to_landlines = TwilioBooleanField(required=False)
     dtmf_input_required = TwilioBooleanField(required=False)
-    tts_name = serializers.RegexField(
-        TTS_NAME,
+    tts_name = serializers.CharField(
         max_length=64,
         required=False,
         allow_blank=True,
+        trim_whitespace=False,
+        # Empty clears it; the calls' renderer reads the name with the same pattern.
+        validators=[Pattern(f"(?:{TTS_VOICE_PATTERN})?", "must be a Twilio <Say> voice")],
         help_text="The text-to-speech voice calls read the code in: `Polly.<Voice>`, "
         "`Polly.<Voice>-Neural`, `Google.<language>-<Voice>`, or `man`, `woman`, `alice`.",
     )

@@ -79,10 +79,22 @@ def special_type(e164: str) -> str | None:
     return _facts(e164)[2]
 
 
+@functools.lru_cache(maxsize=1024)
 def region_of(e164: str) -> str | None:
     """The ISO 3166 alpha-2 region of a valid number (its area code tells +1 and +7 apart),
-    "001" for a non-geographic code, None for anything else."""
-    return _facts(e164)[3]
+    "001" for a non-geographic code, None for anything else. Costs a search of the calling
+    code's regions: asked only where the exact country matters (Lookup, a Messaging Service
+    per country), not on every start (`calling_region`)."""
+    if not _facts(e164)[0]:
+        return None
+    return phonenumbers.region_code_for_number(phonenumbers.parse(e164))
+
+
+def calling_region(e164: str) -> str | None:
+    """The main region of a valid number's calling code (+1 is US, +44 GB, +7 RU): a
+    table look-up, enough to choose the language of a message."""
+    valid, _, _, code, _ = _facts(e164)
+    return phonenumbers.region_code_for_country_code(code) if valid else None
 
 
 def line_type(e164: str) -> str | None:
@@ -124,10 +136,10 @@ def _special(number: phonenumbers.PhoneNumber, kind: int) -> str | None:
 
 
 @functools.lru_cache(maxsize=4096)
-def _facts(text: str) -> tuple[str | None, bool, str | None, str | None, int]:
+def _facts(text: str) -> tuple[str | None, bool, str | None, int, int]:
     """(the E.164 form if `text` is a valid number without extension, whether phonenumbers
-    types it a landline, its special type if any, its region (ISO 3166 alpha-2, "001" for
-    non-geographic codes), its `PhoneNumberType`), from one parse and one typing.
+    types it a landline, its special type if any, its country calling code, its
+    `PhoneNumberType`), from one parse and one typing.
 
     phonenumbers costs more than the rest of a Verification's form: `is_valid_number` and
     `number_type` each find the number's region and type it again, and a create asks both
@@ -139,16 +151,16 @@ def _facts(text: str) -> tuple[str | None, bool, str | None, str | None, int]:
     try:
         number = phonenumbers.parse(text, None)
     except phonenumbers.NumberParseException:
-        return None, False, None, None, phonenumbers.PhoneNumberType.UNKNOWN
+        return None, False, None, 0, phonenumbers.PhoneNumberType.UNKNOWN
     kind = phonenumbers.number_type(number)
     landline = kind == phonenumbers.PhoneNumberType.FIXED_LINE
+    code = number.country_code or 0
     if number.extension or kind == phonenumbers.PhoneNumberType.UNKNOWN:
-        return None, landline, None, None, kind
+        return None, landline, None, code, kind
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     if len(e164) > _E164_MAX_LENGTH:  # phonenumbers' metadata allows a few longer ones
-        return None, landline, None, None, kind
-    region = phonenumbers.region_code_for_number(number)
-    return e164, landline, _special(number, kind), region, kind
+        return None, landline, None, code, kind
+    return e164, landline, _special(number, kind), code, kind
 
 
 def mask_phone(e164: str) -> str:
