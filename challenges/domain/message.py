@@ -64,6 +64,8 @@ def _template_text(account_id: str, options: dict, locale: str, channel: str) ->
     if not sid or channel not in ("sms", "call"):
         return None
     template = template_queries.visible_template(account_id=account_id, sid=sid)
+    if template is not None and not template.supports(channel):
+        return None  # a step on a channel the template is not for: the built-in wording
     translation = template.translation_for(locale) if template is not None else None
     if translation is None:
         logger.warning("template %s has no approved translation for %s any more", sid, locale)

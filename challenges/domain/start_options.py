@@ -125,6 +125,8 @@ def _template(
     if template is None:
         raise InvalidParameter(param, "no template with this SID is available to the account")
     if not any(template.supports(channel) for channel in channels & TEMPLATE_CHANNELS):
+        if not template_sid:
+            return None  # the service's default is for other channels: the built-in wording
         raise InvalidParameter(param, "the template does not support this channel")
     translation = template.translation_for(locale)
     if translation is None:

@@ -116,3 +116,33 @@ def test_a_template_withdrawn_after_the_start_falls_back_to_the_built_in_wording
     run_due()
     [message] = locmem_channels.outbox
     assert message.template_text is None and message.code
+
+
+def test_a_template_speaks_only_on_its_own_channels(api, service, tenant, locmem_channels):
+    """An `auto` plan of sms then call with an sms-only template: the call step reads the
+    built-in wording; a service default for voice only leaves sms starts on the built-in."""
+    service.fallback = [{"channel": "sms", "timeout": 30}, {"channel": "call"}]
+    service.save()
+    sms_only = template(tenant.account, text="{{code}} for {{friendly_name}}")
+    started = start_verification(api, service, To=MOBILE, Channel="auto", TemplateSid=sms_only.sid)
+    assert started.status_code == 201, started.content
+    run_due()
+    from datetime import timedelta
+
+    from verify_platform.lib.clock import current_time
+
+    run_due(current_time() + timedelta(seconds=31))
+    by_channel = {m.channel: m for m in locmem_channels.outbox}
+    assert by_channel["sms"].template_text == "{{code}} for {{friendly_name}}"
+    assert by_channel["call"].template_text is None
+
+    voice_only = template(tenant.account, text="{{code}}", channels=("voice",))
+    service.default_template_sid = voice_only.sid
+    service.fallback = []
+    service.save()
+    locmem_channels.reset()
+    other = "+447911123499"
+    assert start_verification(api, service, To=other, Channel="sms").status_code == 201
+    run_due()
+    [message] = [m for m in locmem_channels.outbox if m.to == other]
+    assert message.template_text is None
