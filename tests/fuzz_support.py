@@ -35,30 +35,9 @@ def load_schema(*, generation: dict, phases: dict):
 def owned(tenant, service) -> dict[str, str]:
     """Real identifiers of the fuzzing tenant, keyed by the collection before a path
     parameter: requests pointed at them are judged by the forms, not stopped at a 404."""
-    from challenges.domain import challenge_create
-    from limits import domain as limits
-    from services.webhooks.domain import webhook_create
-    from tests.factors.conftest import make_verified_factor
+    from tests.helpers import tenant_resources
 
-    factor, _ = make_verified_factor(service, identity=IDENTITY)
-    challenge = challenge_create(factor=factor)
-    webhook, _ = webhook_create(
-        service=service,
-        friendly_name="Fuzz",
-        event_types=["*"],
-        webhook_url="https://fuzz.example/hook",
-    )
-    rate_limit = limits.rate_limit_create(service=service, unique_name="end_user_ip")
-    bucket = limits.bucket_create(rate_limit=rate_limit, max=5, interval=60)
-    return {
-        "Services": service.sid,
-        "Entities": IDENTITY,
-        "Factors": factor.sid,
-        "Challenges": challenge.sid,
-        "Webhooks": webhook.sid,
-        "RateLimits": rate_limit.sid,
-        "Buckets": bucket.sid,
-    }
+    return tenant_resources(service, identity=IDENTITY)
 
 
 @pytest.fixture

@@ -54,3 +54,51 @@ def routed_patterns(patterns=None):
             yield from routed_patterns(pattern.url_patterns)
         else:
             yield pattern
+
+
+def tenant_resources(
+    service,
+    *,
+    identity: str,
+    phone_number: str | None = None,
+    country: str | None = None,
+    messaging_service_sid: str = "MG" + "ab" * 16,
+) -> dict[str, str]:
+    """A verified factor of `identity` with a pending challenge, a webhook, a rate limit with
+    a bucket and, when asked, a Safe List number and a Messaging Configuration, all of
+    `service`'s tenant: identifiers keyed by the collection before a path parameter (what the
+    path-walking tests point their routes at)."""
+    from challenges.domain import challenge_create
+    from limits.domain import bucket_create, rate_limit_create, safe_list_number_create
+    from services.messaging_domain import messaging_configuration_create
+    from services.webhooks.domain import webhook_create
+    from tests.factors.conftest import make_verified_factor
+
+    factor, _ = make_verified_factor(service, identity=identity)
+    challenge = challenge_create(factor=factor, details_message="Login from Paris")
+    webhook, _ = webhook_create(
+        service=service,
+        friendly_name="Backend",
+        event_types=["*"],
+        webhook_url=f"https://{identity}.example/hook",
+    )
+    rate_limit = rate_limit_create(service=service, unique_name="phone_number")
+    bucket = bucket_create(rate_limit=rate_limit, max=10, interval=3600)
+    found = {
+        "Services": service.sid,
+        "Entities": identity,
+        "Factors": factor.sid,
+        "Challenges": challenge.sid,
+        "Webhooks": webhook.sid,
+        "RateLimits": rate_limit.sid,
+        "Buckets": bucket.sid,
+    }
+    if phone_number is not None:
+        number = safe_list_number_create(account=service.account, phone_number=phone_number)
+        found["Numbers"] = number.phone_number
+    if country is not None:
+        configuration = messaging_configuration_create(
+            service=service, country=country, messaging_service_sid=messaging_service_sid
+        )
+        found["MessagingConfigurations"] = configuration.country
+    return found

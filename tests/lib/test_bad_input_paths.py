@@ -17,7 +17,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from tests.conftest import api_client
-from tests.factors.conftest import make_verified_factor
+from tests.helpers import tenant_resources
 
 pytestmark = pytest.mark.django_db
 
@@ -62,37 +62,11 @@ def _collection_before(route: str, name: str) -> str:
 @pytest.fixture
 def real_ids(tenant):
     """The tenant's own identifiers, keyed by the collection segment before a parameter."""
-    from challenges.domain import challenge_create
-    from limits.domain import bucket_create, rate_limit_create, safe_list_number_create
     from services.domain import service_create
-    from services.messaging_domain import messaging_configuration_create
-    from services.webhooks.domain import webhook_create
 
     service = service_create(account=tenant.account, friendly_name="Bad input")
-    factor, _ = make_verified_factor(service, identity=IDENTITY)
-    challenge = challenge_create(factor=factor)
-    webhook, _ = webhook_create(
-        service=service,
-        friendly_name="Hook",
-        event_types=["*"],
-        webhook_url="https://bad-input.example/hook",
-    )
-    rate_limit = rate_limit_create(service=service, unique_name="phone_number")
-    bucket = bucket_create(rate_limit=rate_limit, max=10, interval=3600)
-    number = safe_list_number_create(account=tenant.account, phone_number="+447911123456")
-    messaging_configuration_create(
-        service=service, country="GB", messaging_service_sid="MG" + "ab" * 16
-    )
     return {
-        "Services": service.sid,
-        "Entities": IDENTITY,
-        "Factors": factor.sid,
-        "Challenges": challenge.sid,
-        "Webhooks": webhook.sid,
-        "RateLimits": rate_limit.sid,
-        "Buckets": bucket.sid,
-        "Numbers": number.phone_number,
-        "MessagingConfigurations": "GB",
+        **tenant_resources(service, identity=IDENTITY, phone_number="+447911123456", country="GB"),
         # SIDs with hex letters, so that an upper-cased copy is malformed (not the same SID)
         "Verifications": "VE" + "0123456789abcdef" * 2,
         "Attempts": "VL" + "0123456789abcdef" * 2,
