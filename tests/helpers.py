@@ -102,3 +102,27 @@ def tenant_resources(
         )
         found["MessagingConfigurations"] = configuration.country
     return found
+
+
+def run_node_sdk(script: Path, *, node_path: Path, base_url: str, tenant, **extra: str) -> dict:
+    """Run a script of the official `twilio` Node SDK (`node_path`: where it is installed)
+    against `base_url` as `tenant`, with `extra` environment variables, and return the one
+    JSON object it prints last."""
+    import os
+    import shutil
+
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", ""),
+        "NO_PROXY": "127.0.0.1,localhost",
+        "NODE_PATH": str(node_path),
+        "BASE_URL": base_url,
+        "ACCOUNT_SID": tenant.sid,
+        "AUTH_TOKEN": tenant.auth_token,
+        **extra,
+    }
+    run = subprocess.run(
+        [shutil.which("node"), str(script)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -23,6 +22,7 @@ from tests.challenges.conftest import (  # noqa: F401 (the autouse fixture: locm
     outbox_codes,
     run_due,
 )
+from tests.helpers import run_node_sdk
 
 TWILIO_NODE_VERSION = "6.3.1"
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,22 +66,14 @@ def test_list_fetch_and_summary(node_twilio, live_server, sdk, tenant, service):
     [code] = {c for _, to, c in outbox_codes() if to == MOBILE}
     assert services.verification_checks.create(to=MOBILE, code=code).status == "approved"
 
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", ""),
-        "NO_PROXY": "127.0.0.1,localhost",
-        "NODE_PATH": str(node_twilio),
-        "BASE_URL": live_server.url,
-        "ACCOUNT_SID": tenant.sid,
-        "AUTH_TOKEN": tenant.auth_token,
-        "SERVICE_SID": service.sid,
-        "PENDING_TO": OTHER_MOBILE,
-    }
-    run = subprocess.run(
-        [shutil.which("node"), str(SCRIPT)], env=env, capture_output=True, text=True, timeout=120
+    out = run_node_sdk(
+        SCRIPT,
+        node_path=node_twilio,
+        base_url=live_server.url,
+        tenant=tenant,
+        SERVICE_SID=service.sid,
+        PENDING_TO=OTHER_MOBILE,
     )
-    assert run.returncode == 0, run.stderr[-3000:]
-    out = json.loads(run.stdout.strip().splitlines()[-1])
 
     first, second = out["all"]
     assert [first["verificationSid"], second["verificationSid"]] == [approved.sid, pending.sid]

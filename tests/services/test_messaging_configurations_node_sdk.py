@@ -4,14 +4,11 @@ against the live server (the pinned SDK under var/node-sdk/, installed once by t
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 from services.builtin_templates import BUILTIN_TEMPLATES
 from services.models import Template, TemplateTranslation
+from tests.helpers import run_node_sdk
 from tests.integration.test_attempts_node_sdk import node_twilio  # noqa: F401 (fixture)
 
 SCRIPT = Path(__file__).resolve().parent / "node" / "resources.js"
@@ -34,26 +31,18 @@ def test_messaging_configurations_and_templates(
     theirs = Template.objects.create(
         account=other_tenant.account, friendly_name="Acme login", channels=["sms"]
     )
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", ""),
-        "NO_PROXY": "127.0.0.1,localhost",
-        "NODE_PATH": str(node_twilio),
-        "BASE_URL": live_server.url,
-        "ACCOUNT_SID": tenant.sid,
-        "AUTH_TOKEN": tenant.auth_token,
-        "OTHER_ACCOUNT_SID": other_tenant.sid,
-        "OTHER_AUTH_TOKEN": other_tenant.auth_token,
-        "SERVICE_SID": service.sid,
-        "MG_ONE": MG_ONE,
-        "MG_TWO": MG_TWO,
-        "TEMPLATE_NAME": "Acme login",
-    }
-    run = subprocess.run(
-        [shutil.which("node"), str(SCRIPT)], env=env, capture_output=True, text=True, timeout=120
+    out = run_node_sdk(
+        SCRIPT,
+        node_path=node_twilio,
+        base_url=live_server.url,
+        tenant=tenant,
+        OTHER_ACCOUNT_SID=other_tenant.sid,
+        OTHER_AUTH_TOKEN=other_tenant.auth_token,
+        SERVICE_SID=service.sid,
+        MG_ONE=MG_ONE,
+        MG_TWO=MG_TWO,
+        TEMPLATE_NAME="Acme login",
     )
-    assert run.returncode == 0, run.stderr[-3000:]
-    out = json.loads(run.stdout.strip().splitlines()[-1])
 
     url = f"{live_server.url}/v2/Services/{service.sid}/MessagingConfigurations"
     assert out["created"]["country"] == "DE" and out["created"]["messagingServiceSid"] == MG_ONE
