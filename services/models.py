@@ -6,6 +6,13 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 
+# Templates and MessagingConfigurations live in their own module (it names its relations by
+# string and imports nothing of this one); imported here so Django registers them with the app.
+from services.message_models import (  # noqa: F401
+    MessagingConfiguration,
+    Template,
+    TemplateTranslation,
+)
 from verify_platform.lib import sids
 from verify_platform.lib.phones import SPECIAL_NUMBER_TYPES
 from verify_platform.lib.transitions import CREATED, Transitions
@@ -317,12 +324,3 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"delivery {self.pk} of {self.event_id} to {self.webhook_id}"
-
-
-# Templates and MessagingConfigurations live in their own module (registered with this app
-# by this import).
-from services.message_models import (  # noqa: E402, F401
-    MessagingConfiguration,
-    Template,
-    TemplateTranslation,
-)

@@ -25,6 +25,7 @@ from challenges.api.form_rules import (
 from challenges.destinations import PHONE_CHANNELS, TEXT_CHANNELS, is_landline, normalize_to
 from challenges.errors import LandlineNotSupported
 from channels import registry
+from channels.adapters.email import from_allowed
 from limits.domain import MAX_RATE_LIMIT_VALUE
 from verify_platform.lib.api.fields import sid_field
 from verify_platform.lib.api.forms import (
@@ -301,8 +302,6 @@ def email_configuration(configuration: dict, channel: str) -> dict:
     """`ChannelConfiguration` for email: `from` (an address the operator allows) and
     `from_name`; `template_id` and `substitutions` name a SendGrid dynamic template, which
     this server does not have, so they are refused rather than dropped."""
-    from channels.adapters.email import from_allowed
-
     field = "ChannelConfiguration"
     if channel != "email":
         raise serializers.ValidationError({field: "applies to the email channel only"})

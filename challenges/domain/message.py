@@ -16,6 +16,7 @@ from channels import registry
 from channels.base import OutboundMessage
 from channels.status import default_status_callback_url
 from services import messaging_queries, template_queries
+from services.models import Service
 from verify_platform.lib import crypto
 from verify_platform.lib.clock import current_time
 from verify_platform.lib.phones import region_of
@@ -73,7 +74,7 @@ def _template_text(account_id: str, options: dict, locale: str, channel: str) ->
     return translation.text
 
 
-def _messaging_service(service, channel: str, to: str) -> str | None:
+def _messaging_service(service: Service, channel: str, to: str) -> str | None:
     """WhatsApp: the Service's own WhatsApp Messaging Service. SMS: the one configured for
     the destination's country, read only for an adapter that sends through one."""
     if channel == "whatsapp":
