@@ -6,19 +6,26 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+# The side tables of push and passkey factors (each names `factors.Factor` by string and
+# imports nothing of this module); imported here so Django registers them with the app.
+from factors.passkey_models import PasskeyCredential  # noqa: F401
+from factors.push_models import NotificationPlatform, PushBinding  # noqa: F401
 from verify_platform.lib import sids
 from verify_platform.lib.transitions import CREATED, Transitions
 
 
 class FactorType(models.TextChoices):
     """`sms`, `whatsapp` and `voice` are phone factors (an extension): a code sent by the OTP
-    engine to the bound number proves possession."""
+    engine to the bound number proves possession. `push` keeps its key on a device
+    (`push_models`), `passkeys` a WebAuthn credential (`passkey_models`)."""
 
     TOTP = "totp"
     RECOVERY_CODES = "recovery_codes"
     SMS = "sms"
     WHATSAPP = "whatsapp"
     VOICE = "voice"
+    PUSH = "push"
+    PASSKEYS = "passkeys"
 
 
 # The engine's channel for each phone factor type.
