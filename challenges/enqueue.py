@@ -57,3 +57,26 @@ def delivery_attempt_enqueue_on_commit(
     one): a worker must not look for a row it cannot see yet, and a rolled-back attempt is
     never queued."""
     transaction.on_commit(partial(delivery_attempt_enqueue, attempt_sid, eta), using=using)
+
+
+# The name the push notification task (`challenges.push_tasks`) is registered under.
+PUSH_NOTIFY = "challenges.push_notify"
+
+
+def push_notify_enqueue_on_commit(challenge_sid: str, ttl: int | None) -> None:
+    """Queue the notification of a push challenge once the current transaction commits: the
+    worker reads the challenge, its factor's notification target and the service's provider
+    credential, and sends through the factor platform's adapter. `ttl` (seconds) is how long
+    the provider may hold the notification; None means until the challenge expires."""
+
+    def enqueue() -> None:
+        with left_to_sweeper(logger, "push of challenge %s", challenge_sid):
+            current_app.send_task(
+                PUSH_NOTIFY,
+                args=[challenge_sid, ttl],
+                argsrepr=repr([challenge_sid, ttl]),
+                kwargsrepr="{}",
+                headers=request_context.task_headers(),
+            )
+
+    transaction.on_commit(enqueue)
