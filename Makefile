@@ -5,12 +5,13 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format bench clean help
+.PHONY: run demo test lint format bench clean help
 
 help:
 	@echo "make run    - start PostgreSQL (embedded, data in var/pgdata), web (127.0.0.1:8000;"
 	@echo "             VERIFY_DEV_PORT=8001 for another port),"
 	@echo "             worker and beat; prints credentials; Ctrl-C stops them all"
+	@echo "make demo   - make run plus the demo login site (http://localhost:8100; DEMO_PORT)"
 	@echo "make test   - run the test suite against throwaway PostgreSQL and Redis"
 	@echo "make lint   - ruff, import-linter contracts, the public-API scan"
 	@echo "make format - ruff format and autofix"
@@ -46,6 +47,13 @@ run: export PATH := $(BIN):$(PATH)
 # database last, and exits 0.
 run: $(VENV)/.run-installed
 	@$(BIN)/python scripts/devrun.py
+
+# examples/demo_site/run_demo.py: `make run`'s stack, then an API key and a Service for the
+# demo login site (examples/demo_site/demo_setup.py), then the site on 127.0.0.1:8100.
+demo: export DEBUG ?= true
+demo: export PATH := $(BIN):$(PATH)
+demo: $(VENV)/.run-installed
+	@$(BIN)/python examples/demo_site/run_demo.py
 
 test: $(VENV)/.dev-installed
 	$(BIN)/python scripts/testenv.py -- $(BIN)/python -m pytest $(PYTEST_ARGS)

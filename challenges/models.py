@@ -13,6 +13,9 @@ from datetime import datetime
 from django.db import models
 from django.db.models import Q
 
+# The WebAuthn side table of passkeys challenges (imports nothing of this module); imported
+# here so Django registers it with the app.
+from challenges.passkey_models import PasskeyChallenge  # noqa: F401
 from verify_platform.lib import sids
 from verify_platform.lib.transitions import CREATED, Transitions
 

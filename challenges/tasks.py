@@ -12,7 +12,7 @@ import logging
 
 from celery import shared_task
 
-from challenges import domain
+from challenges import domain, push_tasks  # noqa: F401 (push_tasks: the worker registers it)
 from challenges.domain import retention
 from challenges.enqueue import DELIVERY_ATTEMPT_SEND
 from factors import domain as factor_domain

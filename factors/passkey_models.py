@@ -20,8 +20,14 @@ class PasskeyCredential(models.Model):
     sign_count = models.BigIntegerField(default=0)
     transports = models.JSONField(default=list, blank=True)
     aaguid = models.CharField(max_length=36, blank=True, default="")
-    # The registration challenge issued on create, checked once by VerifyFactor.
+    # The registration challenge issued on create, checked once by VerifyFactor (which
+    # finds the factor by it: Twilio's VerifyFactor names no factor) and erased by it.
     registration_challenge = models.BinaryField(default=b"", editable=False)
+    registration_expires_at = models.DateTimeField(null=True, blank=True)
+    # What the registration was made for, resolved at create (request `config` over the
+    # Service's settings): `{relying_party: {id, name, origins}, authenticator_attachment,
+    # discoverable_credentials, user_verification}`; the factor's `config` shows it.
+    config = models.JSONField(default=dict, blank=True)
     # A signature counter that went backwards: a possible cloned key.
     clone_detected_at = models.DateTimeField(null=True, blank=True)
 
@@ -31,7 +37,12 @@ class PasskeyCredential(models.Model):
                 fields=["service", "credential_id"],
                 condition=~models.Q(credential_id=""),
                 name="passkey_credential_per_service",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["service", "registration_challenge"],
+                condition=~models.Q(registration_challenge=b""),
+                name="passkey_registration_challenge",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -204,5 +204,7 @@ class EventAdmin(admin.ModelAdmin):
         return False
 
 
-# Webhooks and their delivery log register themselves (Templates with the inline's import).
+# Webhooks, their delivery log and push credentials register themselves (Templates with the
+# inline's import).
+from services import push_credential_admin as _push_credential_admin  # noqa: E402, F401
 from services.webhooks import admin as _webhooks_admin  # noqa: E402, F401

@@ -11,6 +11,7 @@ from django.utils import timezone
 from services import sql, template_queries
 from services.auth_cache import credentials_changed
 from services.models import Account, ApiKey, Event, Service
+from services.push_credential_domain import service_push_credentials_check
 from services.webhooks.dispatch import Outbox
 from verify_platform.lib import crypto
 from verify_platform.lib.errors import InvalidParameter
@@ -94,11 +95,13 @@ def _default_template_check(account_id: str, fields: dict[str, Any]) -> None:
 
 def service_create(*, account: Account, friendly_name: str, **fields: Any) -> Service:
     _default_template_check(account.pk, fields)
+    service_push_credentials_check(account.pk, fields)
     return Service.objects.create(account=account, friendly_name=friendly_name, **fields)
 
 
 def service_update(*, service: Service, **fields: Any) -> Service:
     _default_template_check(service.account_id, fields)
+    service_push_credentials_check(service.account_id, fields)
     if fields:
         for name, value in fields.items():
             setattr(service, name, value)

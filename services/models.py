@@ -13,6 +13,7 @@ from services.message_models import (  # noqa: F401
     Template,
     TemplateTranslation,
 )
+from services.push_credentials import PushCredential  # noqa: F401 (registered with the app)
 from verify_platform.lib import sids
 from verify_platform.lib.phones import SPECIAL_NUMBER_TYPES
 from verify_platform.lib.transitions import CREATED, Transitions

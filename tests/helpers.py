@@ -69,6 +69,7 @@ def tenant_resources(
     `service`'s tenant: identifiers keyed by the collection before a path parameter (what the
     path-walking tests point their routes at)."""
     from challenges.domain import challenge_create
+    from factors.domain.push import access_token_create
     from limits.domain import bucket_create, rate_limit_create, safe_list_number_create
     from services.messaging_domain import messaging_configuration_create
     from services.webhooks.domain import webhook_create
@@ -92,6 +93,8 @@ def tenant_resources(
         "Webhooks": webhook.sid,
         "RateLimits": rate_limit.sid,
         "Buckets": bucket.sid,
+        "AccessTokens": access_token_create(service=service, identity=identity).sid,
+        "Forms": "form-push",  # global, the same for every account
     }
     if phone_number is not None:
         number = safe_list_number_create(account=service.account, phone_number=phone_number)

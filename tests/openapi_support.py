@@ -28,6 +28,9 @@ STATE_DEPENDENT: list[tuple[str, int, str]] = [
     # A template SID names a template the account may use, or is refused.
     ("CreateService", 60200, "no template with this SID"),
     ("UpdateService", 60200, "no template with this SID"),
+    # Push.ApnCredentialSid / Push.FcmCredentialSid name a credential of the account.
+    ("CreateService", 60200, "no push credential with this SID"),
+    ("UpdateService", 60200, "no push credential with this SID"),
     ("CreateVerification", 60200, "no template with this SID"),
     # "At most 60 minutes from now": which dates pass depends on the clock.
     ("CreateChallenge", 60200, "`ExpirationDate`"),
@@ -37,6 +40,21 @@ STATE_DEPENDENT: list[tuple[str, int, str]] = [
     # How many digits a code has is the factor's (`Config.CodeLength`); the schema says 3 to 10.
     ("CreateChallenge", 60200, "`AuthPayload`: must be exactly"),
     ("UpdateChallenge", 60200, "`AuthPayload`: must be exactly"),
+    # Notifications go to pending push challenges of factors with a provider, not to others.
+    ("CreateNotification", 60200, "Notifications are sent for pending push challenges only"),
+    ("CreateNotification", 60200, "notification platform is none"),
+    # Passkeys: a factor's authenticator criteria and relying party come from the request's
+    # `config` or else from the Service's settings; a challenge needs the Service's.
+    ("CreateNewFactorPasskey", 60393, "Authenticator criteria are missing"),
+    ("CreateNewFactorPasskey", 60371, "Relying party invalid"),
+    ("CreateChallengePasskeys", 60394, "Service passkeys configuration is missing"),
+    # What the browser wrote inside a credential (base64url of the client data's JSON) is
+    # read by WebAuthn, not stated by a pattern: text the schema allows may decode to none.
+    ("UpdatePasskeysFactor", 60200, "must be the base64url clientDataJSON"),
+    ("UpdateChallengePasskeys", 60200, "must be the base64url clientDataJSON"),
+    # Twilio's FactorType enum names `passkeys` on the form create too; a passkey is made
+    # with the JSON Passkeys/Factors operation, which this answer points to.
+    ("CreateNewFactor", 60200, "a passkey is created with Passkeys/Factors"),
 ]
 
 # (operationId, error code, words of the message): 400s for a combination of parameters that
@@ -56,6 +74,12 @@ CROSS_PARAMETER: list[tuple[str, int, str]] = [
     ("CreateVerification", 60200, "`AppHash`: applies to sms only"),
     ("CreateVerification", 60200, "`RiskCheck`: applies to sms only"),
     ("CreateVerification", 60200, "`ChannelConfiguration`: applies to the email channel only"),
+    # A push factor needs its key and its app; apn and fcm need a token to send to.
+    ("CreateNewFactor", 60200, "a push factor needs Binding.Alg and Binding.PublicKey"),
+    ("CreateNewFactor", 60200, "`Config.AppId`: required for push"),
+    ("CreateNewFactor", 60200, "`Config.NotificationPlatform`: required for push"),
+    ("CreateNewFactor", 60200, "`Config.NotificationToken`: required for"),
+    ("UpdateFactor", 60200, "`Config.NotificationToken`: required for"),
 ]
 
 # (operationId, error code, words of the message): the one rule no pattern can state. A phone
@@ -68,6 +92,9 @@ UNASSIGNED_NUMBERS: list[tuple[str, int, str]] = [
     # The domains' own words (`limits.domain`, `factors.domain.lifecycle`) for any number.
     ("CreateSafelist", 60200, "must be a valid phone number in E.164 format"),
     ("CreateNewFactor", 60200, "`Binding.PhoneNumber`: must be an E.164 phone number"),
+    # Likewise a public key of base64 shape is a key only if it decodes to a P-256 SPKI.
+    ("CreateNewFactor", 60200, "`Binding.PublicKey`: must be a base64 DER SubjectPublicKeyInfo"),
+    ("CreateNewFactor", 60200, "`Binding.PublicKey`: must be a P-256"),
 ]
 
 EXCUSED = STATE_DEPENDENT + CROSS_PARAMETER + UNASSIGNED_NUMBERS

@@ -37,6 +37,7 @@ from verify_platform.settings_verify import (  # noqa: F401 - settings Django re
     VERIFY_ENCRYPTION_KEYS,
     VERIFY_FILEBASED_DIR,
     VERIFY_METRICS,
+    VERIFY_PUSH,
     VERIFY_RATE_LIMITS,
     VERIFY_RETENTION,
     VERIFY_SEND_BUDGETS,
@@ -343,6 +344,8 @@ LOGGING = {
         "django.server": {"level": "WARNING"},
         # The SDK logs every request's headers at INFO.
         "twilio.http_client": {"level": "WARNING"},
+        # httpx logs every request's URL at INFO: an APNs URL ends with the device token.
+        "httpx": {"level": "WARNING"},
     },
 }
 

@@ -202,3 +202,19 @@ VERIFY_VOICE_CODE_HANDLER = (
 # Addresses (or @domain entries) a verification may send e-mail from (ChannelConfiguration
 # "from"); empty: the configured sender only.
 VERIFY_EMAIL_ALLOWED_FROM = env.list("VERIFY_EMAIL_ALLOWED_FROM", default=[])
+
+# Push notifications of push challenges (`channels/push/`): the provider hosts (tests point
+# them at local fakes; a credential with Sandbox uses the APNs sandbox host), the time one
+# request may take, and the retries of a temporary failure (5xx, 429, timeouts): a delay from
+# BASE doubling up to MAX seconds, at most MAX_RETRIES times, never past the challenge's end.
+VERIFY_PUSH = {
+    "APNS_URL": env.str("VERIFY_APNS_URL", default="https://api.push.apple.com"),
+    "APNS_SANDBOX_URL": env.str(
+        "VERIFY_APNS_SANDBOX_URL", default="https://api.sandbox.push.apple.com"
+    ),
+    "FCM_URL": env.str("VERIFY_FCM_URL", default="https://fcm.googleapis.com"),
+    "TIMEOUT": env.float("VERIFY_PUSH_TIMEOUT", default=10.0),
+    "RETRY_BASE_SECONDS": env.float("VERIFY_PUSH_RETRY_BASE_SECONDS", default=2.0),
+    "RETRY_MAX_SECONDS": env.float("VERIFY_PUSH_RETRY_MAX_SECONDS", default=60.0),
+    "MAX_RETRIES": env.int("VERIFY_PUSH_MAX_RETRIES", default=5),
+}

@@ -80,14 +80,20 @@ class DetailFieldItem(serializers.Field):
 # anything is compared or counted, and the schema publishes the union.
 AUTH_PAYLOAD = (
     "[0-9]{3,10}|[A-Za-z2-7]{16}|[A-Za-z2-7]{4}-[A-Za-z2-7]{4}-[A-Za-z2-7]{4}-[A-Za-z2-7]{4}"
+    "|[A-Za-z0-9_-]{1,1800}[.][A-Za-z0-9_-]{1,3600}[.][A-Za-z0-9_-]{1,100}"
 )
+# A push answer (docs/push-protocol.md) is a JWT: Twilio allows it 5456 characters.
+AUTH_PAYLOAD_MAX = 5456
 _AUTH_PAYLOAD_HELP = (
     "A TOTP code of exactly `code_length` ASCII digits, or a recovery code "
     "(`XXXX-XXXX-XXXX-XXXX`, extension), or for a phone factor (extension) the code "
     "sent for this challenge (not accepted on create). Anything else is 400/60200. Per challenge, "
     "5 wrong codes deny it and further answers get 429/60308. Per factor, "
     "consecutive failures beyond 5 get 429/60310 with `Retry-After`, and 100 lock "
-    "the factor (429/60310)."
+    "the factor (429/60310). For a push challenge: the device's answer, a JWT signed ES256 "
+    "by the factor's key over the fields of `Twilio-Verify-Signature-Fields` and `status` "
+    "(`approved` or `denied`); a bad signature, another challenge's fields or another "
+    "algorithm is 400/60200, a second answer 403/60322, an answer after expiry 403/60323."
 )
 
 
@@ -95,7 +101,7 @@ _AUTH_PAYLOAD_HELP = (
     {
         "type": "string",
         "minLength": 1,
-        "maxLength": 64,
+        "maxLength": AUTH_PAYLOAD_MAX,
         "pattern": f"^(?:{AUTH_PAYLOAD})$",
         "description": _AUTH_PAYLOAD_HELP,
     }
@@ -103,7 +109,7 @@ _AUTH_PAYLOAD_HELP = (
 class AuthPayloadField(serializers.CharField):
     def __init__(self, **kwargs):
         kwargs.setdefault("required", False)
-        kwargs.setdefault("max_length", 64)
+        kwargs.setdefault("max_length", AUTH_PAYLOAD_MAX)
         kwargs.setdefault("trim_whitespace", False)
         kwargs.setdefault("help_text", _AUTH_PAYLOAD_HELP)
         super().__init__(**kwargs)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from challenges.api import attempt_views, views
+from challenges.api import attempt_views, passkey_views, push_views, views
 from verify_platform.lib.api import converters  # noqa: F401  (registers <sid:> and <text:>)
 
 urlpatterns = [
@@ -16,6 +16,22 @@ urlpatterns = [
         "Services/<sid:service_sid>/Entities/<text:identity>/Challenges/<sid:sid>",
         views.ChallengeDetailView.as_view(),
         name="challenge-detail",
+    ),
+    path(
+        "Services/<sid:service_sid>/Entities/<text:identity>/Challenges/<sid:challenge_sid>"
+        "/Notifications",
+        push_views.NotificationListView.as_view(),
+        name="challenge-notification-list",
+    ),
+    path(
+        "Services/<sid:service_sid>/Passkeys/Challenges",
+        passkey_views.PasskeyChallengeCreateView.as_view(),
+        name="passkey-challenge-create",
+    ),
+    path(
+        "Services/<sid:service_sid>/Passkeys/ApproveChallenge",
+        passkey_views.PasskeyChallengeApproveView.as_view(),
+        name="passkey-challenge-approve",
     ),
     path(
         "Services/<sid:service_sid>/Verifications",

@@ -24,8 +24,11 @@ from challenges.api.verification_serializers import (
     VerificationSerializer,
 )
 from challenges.destinations import normalize_to
+from challenges.domain import push as push_domain
 from entities import queries as entity_queries
+from factors import device_auth
 from factors import queries as factor_queries
+from factors.models import FactorType
 from services import queries as service_queries
 from verify_platform.lib.api.pagination import PageQuery, paginate
 from verify_platform.lib.api.views import TwilioView, render, renderer, validated
@@ -39,8 +42,8 @@ ERRORS = {
         "ASCII digits)."
     ),
     403: OpenApiResponse(
-        description="60323 the challenge has expired; 60322 the challenge was already approved; "
-        "60318 the factor is not verified yet."
+        description="60323 the challenge has expired; 60322 the challenge was already approved "
+        "(or, push, already answered); 60318 the factor is not verified yet."
     ),
     429: OpenApiResponse(
         description="60308 the challenge was denied after 5 wrong codes; 60310 the factor is "
@@ -50,6 +53,9 @@ ERRORS = {
 
 
 class ChallengeListView(TwilioView):
+    # The app lists its factor's challenges with its device token (docs/push-protocol.md).
+    authentication_classes = [device_auth.PushDeviceAuthentication]
+
     @extend_schema(
         operation_id="CreateChallenge",
         request={FORM: ChallengeCreateForm},
@@ -59,6 +65,7 @@ class ChallengeListView(TwilioView):
         "`date_responded` for a valid code, `pending` for a wrong one.",
     )
     def post(self, request, service_sid: str, identity: str):
+        device_auth.require_account(request)
         form = validated(ChallengeCreateForm, request)
         data = form.validated_data
         factor = factor_queries.factor_for_challenge(
@@ -67,7 +74,10 @@ class ChallengeListView(TwilioView):
             identity=identity,
             sid=data["factor_sid"],
         )
-        challenge = domain.challenge_create(
+        create = domain.challenge_create
+        if factor.factor_type == FactorType.PUSH:
+            create = push_domain.push_challenge_create
+        challenge = create(
             factor=factor,
             auth_payload=data.get("auth_payload"),
             expiration_date=data.get("expiration_date"),
@@ -87,21 +97,29 @@ class ChallengeListView(TwilioView):
         tags=["Challenges"],
     )
     def get(self, request, service_sid: str, identity: str):
+        grant = device_auth.device_scope(request, service_sid, identity)
         entity = entity_queries.entity_get(
             account=self.account, service_sid=service_sid, identity=identity
         )
         query = validated(ChallengeListQuery, request, source="query").validated_data
+        factor_sid = query.get("factor_sid")
+        if grant is not None:  # a device lists its own factor's challenges only
+            if factor_sid not in (None, grant.factor_sid):
+                raise NotFound()
+            factor_sid = grant.factor_sid
         return Response(
             paginate(
                 request,
                 queries.challenge_list(
-                    entity=entity, factor_sid=query.get("factor_sid"), status=query.get("status")
+                    entity=entity,
+                    factor_sid=factor_sid,
+                    status=query.get("status"),
                 ),
                 key="challenges",
                 render=renderer(ChallengeSerializer, request),
                 descending=query["order"] == "desc",
                 extra_query={
-                    "FactorSid": query.get("factor_sid"),
+                    "FactorSid": factor_sid,
                     "Status": query.get("status"),
                     "Order": request.query_params.get("Order"),
                 },
@@ -110,19 +128,33 @@ class ChallengeListView(TwilioView):
 
 
 class ChallengeDetailView(TwilioView):
+    # The app fetches and answers its factor's challenges with its device token.
+    authentication_classes = [device_auth.PushDeviceAuthentication]
+
     def _challenge(self, service_sid: str, identity: str, sid: str):
-        return queries.challenge_get(
+        grant = device_auth.device_scope(self.request, service_sid, identity)
+        challenge = queries.challenge_get(
             account=self.account, service_sid=service_sid, identity=identity, sid=sid
         )
+        if grant is not None and challenge.factor_id != grant.factor_sid:
+            raise NotFound()
+        return challenge
 
     @extend_schema(
-        operation_id="FetchChallenge", responses={200: ChallengeSerializer}, tags=["Challenges"]
+        operation_id="FetchChallenge",
+        responses={200: ChallengeSerializer},
+        tags=["Challenges"],
+        description="For a push challenge the header `Twilio-Verify-Signature-Fields` lists "
+        "the fields the device signs in its answer (docs/push-protocol.md).",
     )
     def get(self, request, service_sid: str, identity: str, sid: str):
         challenge = domain.challenge_expire_if_due(
             challenge=self._challenge(service_sid, identity, sid)
         )
-        return Response(render(ChallengeSerializer, challenge, request))
+        response = Response(render(ChallengeSerializer, challenge, request))
+        if push_domain.is_push(challenge):
+            response[push_domain.SIGNATURE_FIELDS_HEADER] = ",".join(push_domain.SIGNATURE_FIELDS)
+        return response
 
     @extend_schema(
         operation_id="UpdateChallenge",
@@ -133,7 +165,10 @@ class ChallengeDetailView(TwilioView):
     def post(self, request, service_sid: str, identity: str, sid: str):
         challenge = self._challenge(service_sid, identity, sid)
         data = validated(ChallengeUpdateForm, request).validated_data
-        challenge = domain.challenge_respond(
+        respond = domain.challenge_respond
+        if push_domain.is_push(challenge):
+            respond = push_domain.push_challenge_respond
+        challenge = respond(
             challenge=challenge,
             auth_payload=data.get("auth_payload"),
             metadata=data.get("metadata"),

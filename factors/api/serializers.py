@@ -7,6 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from factors.api.push_serializers import PUSH_CONFIG_NAMES, PushCreateFields, PushUpdateFields
 from factors.models import PHONE_FACTOR_CHANNELS, FactorType, TotpAlgorithm
 from verify_platform.lib.api.fields import AbsoluteUrlField
 from verify_platform.lib.api.forms import JSONObjectField, StrictIntegerField, TwilioForm
@@ -71,16 +72,18 @@ class _ConfigFields(TwilioForm):
         return {
             name[len(prefix) :]: value
             for name, value in self.validated_data.items()
-            if name.startswith(prefix)
+            if name.startswith(prefix) and name not in PUSH_CONFIG_NAMES
         }
 
 
-class FactorCreateForm(_ConfigFields):
+class FactorCreateForm(_ConfigFields, PushCreateFields):
     friendly_name = serializers.CharField(max_length=64)
     factor_type = serializers.ChoiceField(
         FactorType.choices,
         help_text="`totp`, or **Extension** `recovery_codes` (10 single-use codes returned "
-        "once in `binding.codes`; a new set replaces the entity's previous one), or "
+        "once in `binding.codes`; a new set replaces the entity's previous one), or `push` (the "
+        "device's key in `Binding.*`; an app enrols with an access token, see "
+        "docs/push-protocol.md), or "
         "**Extension** `sms`, `whatsapp` or `voice` (a phone factor: `Binding.PhoneNumber` "
         "gets a code on that channel; the factor update with that code as `AuthPayload` "
         "verifies it).",
@@ -90,13 +93,15 @@ class FactorCreateForm(_ConfigFields):
     metadata = JSONObjectField(required=False, string_values=True)
 
 
-class FactorUpdateForm(_ConfigFields):
+class FactorUpdateForm(_ConfigFields, PushUpdateFields):
     friendly_name = serializers.CharField(max_length=64, required=False)
     auth_payload = serializers.CharField(
         required=False,
-        max_length=64,
+        max_length=256,
         trim_whitespace=False,
-        help_text="A current code: verifies an unverified factor. Must be exactly "
+        help_text="push: base64 of the DER ECDSA-SHA256 signature of the factor SID by the "
+        "device's key (a wrong one is 400/60200). Otherwise a current code: verifies an "
+        "unverified factor. Must be exactly "
         "`code_length` ASCII digits (else 400/60200); for a phone factor (extension), the "
         "code that was sent (5 wrong ones or 10 minutes end it: 400/60317). Failed checks are counted per factor: "
         "after 5 consecutive failures each check waits an exponentially growing delay "
@@ -140,10 +145,25 @@ class FactorSerializer(serializers.Serializer):
             "type": "object",
             "description": "totp: `{alg, skew, code_length, time_step}`; recovery_codes "
             "(**Extension**): `{remaining}`; sms/whatsapp/voice (**Extension**): "
-            "`{channel, phone_number}` with the number masked (`+1******0100`)",
+            "`{channel, phone_number}` with the number masked (`+1******0100`); push: "
+            "`{sdk_version, app_id, notification_platform, notification_token, "
+            "credential_sid}` (`credential_sid`, the `kid` of the device's tokens, is the "
+            "factor SID); passkeys: `{relying_party: {id, name, origins}, "
+            "authenticator_attachment, discoverable_credentials, user_verification}`",
         }
     )
     def get_config(self, factor) -> dict:
+        if factor.factor_type == FactorType.PASSKEYS:
+            return factor.passkey.config
+        if factor.factor_type == FactorType.PUSH:
+            binding = factor.push_binding
+            return {
+                "sdk_version": binding.sdk_version or None,
+                "app_id": binding.app_id,
+                "notification_platform": binding.notification_platform,
+                "notification_token": binding.notification_token or None,
+                "credential_sid": factor.sid,
+            }
         if factor.factor_type in PHONE_FACTOR_CHANNELS:
             return {
                 "channel": PHONE_FACTOR_CHANNELS[factor.factor_type],
@@ -173,7 +193,8 @@ class NewFactorSerializer(FactorSerializer):
             "type": "object",
             "description": "totp: `{secret, uri, qr_code}` (`qr_code`, an **Extension**, is a "
             "`data:image/png;base64,...` QR of `uri`); recovery_codes: `{codes}`; "
-            "sms/whatsapp/voice: `{phone_number}` in full. Returned only here, never again.",
+            "sms/whatsapp/voice: `{phone_number}` in full; push: `{alg, public_key}`. Returned "
+            "only here, never again.",
         }
     )
     def get_binding(self, factor) -> dict:

@@ -9,8 +9,9 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from entities import queries as entity_queries
-from factors import domain, queries
+from factors import device_auth, domain, queries
 from factors.api.entity_serializers import IDENTITY_PATTERN
+from factors.api.push_views import push_factor_create, push_factor_update
 from factors.api.serializers import (
     FactorCreateForm,
     FactorsDeleteQuery,
@@ -18,6 +19,7 @@ from factors.api.serializers import (
     FactorUpdateForm,
     NewFactorSerializer,
 )
+from factors.models import FactorType
 from services import queries as service_queries
 from verify_platform.lib.api.pagination import PageQuery, paginate
 from verify_platform.lib.api.views import TwilioView, render, renderer, validated
@@ -38,6 +40,9 @@ def _check_identity(identity: str) -> str:
 
 
 class FactorListView(TwilioView):
+    # A phone app enrols its push factor with an access token (docs/push-protocol.md).
+    authentication_classes = [device_auth.PushDeviceAuthentication]
+
     @extend_schema(
         operation_id="CreateNewFactor",
         request={FORM: FactorCreateForm},
@@ -54,10 +59,13 @@ class FactorListView(TwilioView):
         "`binding` (the seed, key URI and QR, or the recovery codes) is returned only here.",
     )
     def post(self, request, service_sid: str, identity: str):
+        grant = device_auth.enrolment_scope(request, service_sid, identity)
         service = service_queries.service_get(account=self.account, sid=service_sid)
         _check_identity(identity)
         form = validated(FactorCreateForm, request)
         data = form.validated_data
+        if data["factor_type"] == FactorType.PUSH or grant is not None:
+            return push_factor_create(request, service, identity, form, grant)
         config = form.config()
         factor, binding = domain.factor_create(
             service=service,
@@ -81,6 +89,7 @@ class FactorListView(TwilioView):
         tags=["Factors"],
     )
     def get(self, request, service_sid: str, identity: str):
+        device_auth.require_account(request)
         entity = entity_queries.entity_get(
             account=self.account, service_sid=service_sid, identity=identity
         )
@@ -105,6 +114,7 @@ class FactorListView(TwilioView):
         "204 also when there was nothing to delete; an unknown service or entity is 404.",
     )
     def delete(self, request, service_sid: str, identity: str):
+        device_auth.require_account(request)
         entity = entity_queries.entity_get(
             account=self.account, service_sid=service_sid, identity=identity
         )
@@ -119,7 +129,11 @@ class FactorListView(TwilioView):
 
 
 class FactorDetailView(TwilioView):
+    # The app reads, updates (verifies) and deletes its own push factor with its device token.
+    authentication_classes = [device_auth.PushDeviceAuthentication]
+
     def _factor(self, service_sid: str, identity: str, sid: str):
+        device_auth.device_scope(self.request, service_sid, identity, sid)
         return queries.factor_get(
             account=self.account, service_sid=service_sid, identity=identity, sid=sid
         )
@@ -141,6 +155,8 @@ class FactorDetailView(TwilioView):
         factor = self._factor(service_sid, identity, sid)
         form = validated(FactorUpdateForm, request)
         data = form.validated_data
+        if factor.factor_type == FactorType.PUSH:
+            return push_factor_update(request, factor, form)
         factor = domain.factor_update(
             factor=factor,
             friendly_name=data.get("friendly_name"),

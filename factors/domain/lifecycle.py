@@ -85,6 +85,8 @@ def factor_create(
             phone_number=phone_number,
             metadata=metadata,
         )
+    if factor_type == FactorType.PASSKEYS:
+        raise InvalidParameter("FactorType", "a passkey is created with Passkeys/Factors (JSON)")
     if factor_type != FactorType.TOTP:
         raise InvalidParameter("FactorType", f"{factor_type!r} is not supported")
 
@@ -231,6 +233,8 @@ def factor_update(
     config = {k: v for k, v in (config or {}).items() if v is not None}
     if config and factor.factor_type != FactorType.TOTP:
         raise InvalidParameter("Config", "this factor type has no configuration")
+    if auth_payload is not None and factor.factor_type == FactorType.PASSKEYS:
+        raise InvalidParameter("AuthPayload", "a passkey is verified with Passkeys/VerifyFactor")
     if auth_payload is not None and factor.status == Factor.Status.UNVERIFIED:
         factor_validate_payload(factor=factor, payload=auth_payload, allow_recovery=False)
 
@@ -268,6 +272,23 @@ def factor_update(
                 verified = Factor.objects.select_related("service", "entity").get(pk=factor.pk)
                 _record(verified, "factor.verified")
     return Factor.objects.select_related("service", "entity").get(pk=factor.pk)
+
+
+def factor_mark_verified(*, factor_id: str, now: datetime, **updates: Any) -> bool:
+    """unverified -> verified for a factor whose proof of possession the caller has checked
+    (a passkey's attestation), with its `factor.verified` event; inside the caller's
+    transaction. False when it was not unverified (a concurrent verification won)."""
+    if not move(
+        Factor,
+        pk=factor_id,
+        sources=[Factor.Status.UNVERIFIED],
+        target=Factor.Status.VERIFIED,
+        date_updated=now,
+        **updates,
+    ):
+        return False
+    _record(Factor.objects.select_related("service", "entity").get(pk=factor_id), "factor.verified")
+    return True
 
 
 def factor_delete(*, factor: Factor) -> None:

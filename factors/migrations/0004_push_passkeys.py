@@ -41,11 +41,13 @@ class Migration(migrations.Migration):
                 ('transports', models.JSONField(blank=True, default=list)),
                 ('aaguid', models.CharField(blank=True, default='', max_length=36)),
                 ('registration_challenge', models.BinaryField(default=b'')),
+                ('registration_expires_at', models.DateTimeField(blank=True, null=True)),
+                ('config', models.JSONField(blank=True, default=dict)),
                 ('clone_detected_at', models.DateTimeField(blank=True, null=True)),
                 ('service', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='services.service')),
             ],
             options={
-                'constraints': [models.UniqueConstraint(condition=models.Q(('credential_id', ''), _negated=True), fields=('service', 'credential_id'), name='passkey_credential_per_service')],
+                'constraints': [models.UniqueConstraint(condition=models.Q(('credential_id', ''), _negated=True), fields=('service', 'credential_id'), name='passkey_credential_per_service'), models.UniqueConstraint(condition=models.Q(('registration_challenge', b''), _negated=True), fields=('service', 'registration_challenge'), name='passkey_registration_challenge')],
             },
         ),
     ]

@@ -212,9 +212,14 @@ class _PasskeysSerializer(serializers.Serializer):
         }
     )
     def get_relying_party(self, service) -> dict | None:
-        if not (service.passkeys_relying_party_id or service.passkeys_relying_party_name):
-            return None
         origins = service.passkeys_relying_party_origins or ""
+        # Any of the three set shows the object: `Origins` sent alone comes back too.
+        if not (
+            service.passkeys_relying_party_id
+            or service.passkeys_relying_party_name
+            or origins.strip(", ")
+        ):
+            return None
         return {
             "id": service.passkeys_relying_party_id,
             "name": service.passkeys_relying_party_name,

@@ -112,7 +112,7 @@ def test_supplied_secret_and_its_rules(sdk, svc):
         ({"config_skew": 3}, "Skew"),
         ({"config_alg": "md5"}, "Alg"),
         ({"friendly_name": "x" * 65}, "FriendlyName"),
-        ({"factor_type": "push"}, "FactorType"),
+        ({"factor_type": "push"}, "Binding.Alg"),  # a push factor needs its key
         ({"metadata": {"n": 1}}, "Metadata"),
     ],
 )

@@ -57,6 +57,9 @@ KINDS: dict[str, Kind] = {
     "Buckets": Kind("BL"),
     "Numbers": Kind(None, phone=True),
     "MessagingConfigurations": Kind(None, country=True),
+    "AccessTokens": Kind("YK"),
+    # Form types (`form-push`) are Twilio's, the same for every account: not a tenant's.
+    "Forms": Kind(None),
 }
 TENANT_A_NUMBER = "+447911123456"
 # The country of tenant A's MessagingConfiguration: two capitals no list body holds.
@@ -70,6 +73,8 @@ NOT_CREATABLE_YET: dict[str, str] = {
     "Verifications": "created through POST .../Verifications when a channel accepts it; "
     "otherwise only random VE SIDs under A's service are tried",
     "Attempts": "the first delivery attempt of the verification above, when one was created",
+    "Forms": "the form types are global (Twilio's, the same for every account): only unknown "
+    "types are tried here",
 }
 
 # Request bodies that would be valid for tenant A, so that an answer other than 404 could
@@ -78,6 +83,7 @@ NOT_CREATABLE_YET: dict[str, str] = {
 BODIES: dict[str, dict[str, Any]] = {
     "UpdateService": {"FriendlyName": "Taken over"},
     "CreateEntity": {"Identity": "tenant-b-user-0001"},
+    "CreateAccessToken": {"Identity": "tenant-b-user-0001", "FactorType": "push"},
     "CreateNewFactor": {"FriendlyName": "Intruder", "FactorType": "totp"},
     "UpdateFactor": {"FriendlyName": "Intruder", "AuthPayload": "000000"},
     "CreateChallenge": {"FactorSid": "{factor}", "AuthPayload": "000000"},

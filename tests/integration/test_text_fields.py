@@ -70,6 +70,10 @@ NOT_ECHOED = {
     "Binding.Secret": "a seed: canonicalised, and returned only inside `binding`",
     "Binding.PhoneNumber": "normalised to E.164 and used by phone factors only "
     "(tests/factors/test_phone_factor_input.py covers it)",
+    **dict.fromkeys(
+        ("Config.AppId", "Config.SdkVersion", "Config.NotificationToken", "Binding.PublicKey"),
+        "push factors only; a totp factor ignores it (tests/push/test_api_factors.py covers it)",
+    ),
 }
 # Fields left out: a wrong code counts against the factor (throttled with 429 by design).
 SKIPPED = {"AuthPayload": "codes are covered by the challenge and factor tests (R9, R13)"}

@@ -69,8 +69,10 @@ def test_defaults_and_every_field(sdk):
     }
 
 
-def test_nested_objects_round_trip(sdk):
-    cr = "CR" + "1" * 32
+def test_nested_objects_round_trip(sdk, tenant):
+    from tests.push_support import apn_credential
+
+    cr = apn_credential(tenant.account).sid  # a Service names only its own credentials
     mg = "MG" + "2" * 32
     svc = sdk.services.create(
         friendly_name="Nested",

@@ -20,6 +20,7 @@ from verify_platform.lib import crypto
 ENCRYPTED_FIELDS: list[tuple[str, str]] = [
     ("services.Account", "auth_token_encrypted"),
     ("services.Webhook", "secret_encrypted"),
+    ("services.PushCredential", "secret_encrypted"),
     ("factors.Factor", "secret_encrypted"),
     ("factors.Factor", "phone_number_encrypted"),
     ("challenges.FactorCode", "code_sealed"),
