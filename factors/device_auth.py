@@ -32,6 +32,7 @@ from verify_platform.lib.errors import AuthenticationFailed, NotFound
 from verify_platform.lib.sids import is_sid
 
 DEVICE_USER = "token"
+_DEVICE_PREFIX = base64.b64encode(f"{DEVICE_USER}:".encode()).decode()
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,12 @@ class PushDeviceAuthentication(TwilioBasicAuthentication):
     def authenticate(self, request: Request) -> tuple[Account, object] | None:
         header = request.META.get("HTTP_AUTHORIZATION", "")
         scheme, _, encoded = header.partition(" ")
-        if scheme.lower() == "basic" and encoded:
+        encoded = encoded.strip()
+        # A backend's credential (the TOTP hot path) is told apart without decoding it:
+        # `token:` is six bytes, so its base64 is exactly the eight characters below.
+        if scheme.lower() == "basic" and encoded.startswith(_DEVICE_PREFIX):
             try:
-                decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+                decoded = base64.b64decode(encoded, validate=True).decode("utf-8")
             except (binascii.Error, UnicodeDecodeError):
                 decoded = ""
             username, sep, password = decoded.partition(":")

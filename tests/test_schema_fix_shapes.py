@@ -125,8 +125,12 @@ def test_seeds_under_128_bits_are_not_published():
 @SETTINGS
 @given(shapes(AUTH_PAYLOAD))
 def test_every_published_auth_payload_is_some_factor_shape(payload):
-    assert recovery.looks_like_recovery_code(payload) or (
-        payload.isascii() and payload.isdigit() and 3 <= len(payload) <= 10
+    jwt_parts = payload.split(".")
+    assert (
+        recovery.looks_like_recovery_code(payload)
+        or (payload.isascii() and payload.isdigit() and 3 <= len(payload) <= 10)
+        # A push answer: a compact JWS, three base64url parts.
+        or (len(jwt_parts) == 3 and all(re.fullmatch("[A-Za-z0-9_-]+", p) for p in jwt_parts))
     )
 
 

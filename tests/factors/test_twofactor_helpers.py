@@ -117,7 +117,7 @@ def test_twofactor_off_filters_by_factor_type(api, service):
     )
     assert response.status_code == 204
     assert list(Factor.objects.values_list("pk", flat=True)) == [totp.pk]
-    bad = api.delete(path(service, tail="/Factors?FactorType=push"))
+    bad = api.delete(path(service, tail="/Factors?FactorType=fax"))
     assert_twilio_error(bad, 400, 60200)
     assert Factor.objects.filter(pk=totp.pk).exists()
 

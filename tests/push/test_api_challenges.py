@@ -6,6 +6,7 @@ tenants; notifications queued for the worker; the `form-push` Form."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import pytest
@@ -309,3 +310,15 @@ def test_form_push(sdk):
     with pytest.raises(TwilioRestException) as exc:
         sdk.forms("form-totp").fetch()
     assert exc.value.status == 404
+
+
+def test_ios_sdk_pages_with_lowercase_page_token(sdk, push_service, device, queued):
+    """Twilio's iOS SDK reads `PageToken` from `next_page_url` and sends it as `pageToken`."""
+    first, second = (create(sdk, push_service, device) for _ in range(2))
+    path = f"{device.prefix}/Challenges"
+    status, _, page = device.call("GET", path, query={"FactorSid": device.sid, "PageSize": 1})
+    assert status == 200 and [c["sid"] for c in page["challenges"]] == [first.sid]
+    token = parse_qs(urlsplit(page["meta"]["next_page_url"]).query)["PageToken"][0]
+    query = {"FactorSid": device.sid, "PageSize": 1, "pageToken": token}
+    status, _, page = device.call("GET", path, query=query)
+    assert status == 200 and [c["sid"] for c in page["challenges"]] == [second.sid]

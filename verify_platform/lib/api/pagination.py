@@ -27,6 +27,9 @@ MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 50
 TOKEN_PATTERN = "P[AB][0-9]{1,17}[A-Z]{2}[0-9a-f]{32}"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Twilio's iOS Verify Push SDK reads `PageToken` from `next_page_url` and sends it back as
+# `pageToken`: accepted as the same parameter when `PageToken` is absent.
+IOS_PAGE_TOKEN = "pageToken"
 _SID_LENGTH = 34
 
 
@@ -65,7 +68,11 @@ def paginate(
     extra_query: dict[str, str] | None = None,
 ) -> dict:
     """One page of `queryset` ordered by (date_created, pk), as Twilio's list body."""
-    params = PageQuery.check(request.query_params)
+    query = request.query_params
+    if IOS_PAGE_TOKEN in query and "PageToken" not in query:
+        query = query.copy()
+        query["PageToken"] = query[IOS_PAGE_TOKEN]
+    params = PageQuery.check(query)
     size = params.validated_data["page_size"]
     page = params.validated_data["page"]
     token = params.validated_data.get("page_token")
