@@ -12,8 +12,8 @@ and factor of that passkey. Twilio's ApproveChallenge names no challenge: the as
 `status` is the single-use guard of both kinds: an answer wins only by moving it from
 pending to approved (a compare-and-set), so a replayed assertion, or a second answer racing
 the first, finds it approved. Rows are not referenced by a database constraint (challenges
-are deleted by the retention sweep in plain SQL); old ones are swept by the create path
-(`challenges.domain.passkeys`)."""
+are deleted by the retention sweep in plain SQL); rows over for a day are deleted by the
+expiry sweeper (`challenges.domain.passkeys.passkey_challenges_sweep`)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ class PasskeyChallenge(models.Model):
     date_created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        indexes = [models.Index(fields=["service", "expires_at"], name="passkey_challenge_age")]
+        indexes = [models.Index(fields=["expires_at"], name="passkey_challenge_age")]
         constraints = [
             models.UniqueConstraint(
                 fields=["service", "webauthn_challenge"], name="passkey_challenge_bytes"

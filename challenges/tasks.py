@@ -13,7 +13,7 @@ import logging
 from celery import shared_task
 
 from challenges import domain, push_tasks  # noqa: F401 (push_tasks: the worker registers it)
-from challenges.domain import retention
+from challenges.domain import passkeys, retention
 from challenges.enqueue import DELIVERY_ATTEMPT_SEND
 from factors import domain as factor_domain
 
@@ -24,11 +24,13 @@ logger = logging.getLogger("challenges.tasks")
 def challenge_expire_sweep_task() -> int:
     """The backstop that writes `expired` (and its event) for challenges nobody read, erases
     the sealed copies of phone codes whose lifetime is over, and deletes enrolments (unverified
-    factors) left unfinished for longer than `VERIFY_UNVERIFIED_FACTOR_TTL_SECONDS`."""
+    factors) left unfinished for longer than `VERIFY_UNVERIFIED_FACTOR_TTL_SECONDS`, and the
+    WebAuthn side rows of passkey challenges over for a day."""
     return (
         domain.challenge_expire_due()
         + domain.factor_code_expire_due()
         + factor_domain.factors_expire_unverified()
+        + passkeys.passkey_challenges_sweep()
     )
 
 

@@ -221,6 +221,17 @@ def _json(value: Any) -> Jsonb | None:
     return None if value is None else Jsonb(value)
 
 
+def challenge_expiration(expiration_date: datetime | None, now: datetime) -> datetime:
+    """`ExpirationDate` (future, at most 60 minutes away) or the default, for every kind."""
+    if expiration_date is None:
+        return now + DEFAULT_LIFETIME
+    if expiration_date <= now or expiration_date > now + MAX_LIFETIME:
+        raise InvalidParameter(
+            "ExpirationDate", "must be in the future and at most 60 minutes from now"
+        )
+    return expiration_date
+
+
 def challenge_create(
     *,
     factor: Factor,
@@ -248,12 +259,7 @@ def challenge_create(
             metadata=metadata,
             now=now,
         )
-    if expiration_date is None:
-        expiration_date = now + DEFAULT_LIFETIME
-    elif expiration_date <= now or expiration_date > now + MAX_LIFETIME:
-        raise InvalidParameter(
-            "ExpirationDate", "must be in the future and at most 60 minutes from now"
-        )
+    expiration_date = challenge_expiration(expiration_date, now)
     if auth_payload is not None:
         factor_domain.factor_validate_payload(factor=factor, payload=auth_payload)
     challenge = Challenge(

@@ -46,9 +46,9 @@ from verify_platform.lib.clock import current_time
 from verify_platform.lib.errors import InvalidParameter, NotFound, VerifyError
 from verify_platform.lib.transitions import move
 
-# Side rows of challenges long over are swept by the create path, a few at a time.
+# Side rows of challenges over for a day are deleted by the expiry sweeper, in batches.
 SWEEP_AFTER = timedelta(days=1)
-SWEEP_LIMIT = 100
+SWEEP_LIMIT = 500
 
 
 def _allowed(
@@ -100,8 +100,6 @@ def passkey_challenge_create(
     webauthn_challenge = passkeys.new_challenge()
     challenge = None
     with transaction.atomic():
-        old = PasskeyChallenge.objects.filter(service=service, expires_at__lt=now - SWEEP_AFTER)
-        PasskeyChallenge.objects.filter(pk__in=old.values("pk")[:SWEEP_LIMIT]).delete()
         pending = PasskeyChallenge.objects.create(
             service=service,
             entity=entity,
@@ -251,3 +249,12 @@ def passkey_challenge_approve(
     if error is not None:
         raise error
     return Challenge.objects.select_related("service", "entity", "factor").get(pk=pending.pk)
+
+
+def passkey_challenges_sweep(*, now: datetime | None = None, limit: int = SWEEP_LIMIT) -> int:
+    """Delete WebAuthn side rows of challenges over for a day (answered or not; a
+    usernameless one nobody answered has no other row), a batch per run of the sweeper."""
+    now = current_time(now)
+    old = PasskeyChallenge.objects.filter(expires_at__lt=now - SWEEP_AFTER)
+    deleted, _ = PasskeyChallenge.objects.filter(pk__in=old.values("pk")[:limit]).delete()
+    return deleted

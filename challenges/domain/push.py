@@ -18,9 +18,8 @@ from typing import Any
 from django.db import transaction
 
 from challenges.domain.challenges import (
-    DEFAULT_LIFETIME,
-    MAX_LIFETIME,
     challenge_event_payload,
+    challenge_expiration,
     challenge_expire_if_due,
     challenge_respond,
 )
@@ -117,12 +116,7 @@ def push_challenge_create(
         raise InvalidParameter("AuthPayload", "a push challenge is answered by the device")
     if not details_message:
         raise InvalidParameter("Details.Message", "required for a push challenge")
-    if expiration_date is None:
-        expiration_date = now + DEFAULT_LIFETIME
-    elif expiration_date <= now or expiration_date > now + MAX_LIFETIME:
-        raise InvalidParameter(
-            "ExpirationDate", "must be in the future and at most 60 minutes from now"
-        )
+    expiration_date = challenge_expiration(expiration_date, now)
     binding = push_queries.push_binding_get(factor_id=factor.pk)
     with transaction.atomic():
         challenge = Challenge.objects.create(

@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
                 ('service', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='services.service')),
             ],
             options={
-                'indexes': [models.Index(fields=['service', 'expires_at'], name='passkey_challenge_age')],
+                'indexes': [models.Index(fields=['expires_at'], name='passkey_challenge_age')],
                 'constraints': [models.UniqueConstraint(fields=('service', 'webauthn_challenge'), name='passkey_challenge_bytes')],
             },
         ),

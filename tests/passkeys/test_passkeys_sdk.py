@@ -3,6 +3,8 @@ by identity, by factor and usernameless, and the factor among the entity's other
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from twilio.base.exceptions import TwilioRestException
 
@@ -176,3 +178,18 @@ def test_uv_required_service_asks_for_it(sdk):
     challenge = new_challenge(sdk, strict.sid, identity=IDENTITY)
     assert challenge.options["publicKey"]["userVerification"] == "required"
     assert approve(sdk, strict.sid, device.get(challenge.options)).status == "approved"
+
+
+def test_the_expiry_sweeper_deletes_side_rows_a_day_old(sdk, svc, authenticator):
+    """A usernameless challenge nobody answered has only its WebAuthn side row: the
+    periodic expiry sweeper deletes it a day after it ended, and leaves current ones."""
+    from challenges.passkey_models import PasskeyChallenge
+    from challenges.tasks import challenge_expire_sweep_task
+    from verify_platform.lib import clock
+
+    enrol(sdk, svc.sid, authenticator)
+    old, fresh = new_challenge(sdk, svc.sid), new_challenge(sdk, svc.sid)
+    ended = clock.current_time() - timedelta(days=1, seconds=1)
+    PasskeyChallenge.objects.filter(pk=old.sid).update(expires_at=ended)
+    challenge_expire_sweep_task()
+    assert list(PasskeyChallenge.objects.values_list("sid", flat=True)) == [fresh.sid]
