@@ -13,6 +13,7 @@ import hashlib
 import json
 import threading
 import time
+from urllib.parse import quote
 
 import httpx
 import jwt
@@ -101,7 +102,9 @@ class ApnAdapter:
         body = json.dumps(payload(message), separators=(",", ":")).encode()
         try:
             response = client("apns").post(
-                f"{base.rstrip('/')}/3/device/{message.token}", content=body, headers=headers
+                f"{base.rstrip('/')}/3/device/{quote(message.token, safe='')}",
+                content=body,
+                headers=headers,
             )
         except httpx.TimeoutException:
             return PushResult(PushOutcome.TEMPORARY, reason="timeout")

@@ -4,6 +4,7 @@ OAuth2 access token from the service account. No database: adapters know only se
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import time
 
@@ -115,6 +116,15 @@ def test_apn_sends_an_alert_with_a_provider_token(apns):
     assert sent.headers["apns-topic"] == APP_ID and sent.headers["apns-push-type"] == "alert"
     assert before + 120 <= int(sent.headers["apns-expiration"]) <= int(time.time()) + 120
     assert sent.json == {"aps": {"alert": {"body": "Approve login?"}, "sound": "default"}, **DATA}
+
+
+def test_apn_a_token_is_one_path_segment(apns):
+    """A notification token is the app's text: quoted, it can never reach another path."""
+    message = _apn_message(_apn_credential(apns))
+    odd = dataclasses.replace(message, token="../../x?y=" + APNS_TOKEN)
+    adapter_for("apn").send(odd)
+    [sent] = apns.wait_for(1)
+    assert sent.path == "/3/device/..%2F..%2Fx%3Fy%3D" + APNS_TOKEN
 
 
 def test_apn_reuses_its_provider_token(apns):
