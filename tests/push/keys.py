@@ -89,3 +89,19 @@ def call(
     except urllib.error.HTTPError as error:
         status, headers, raw = error.code, dict(error.headers), error.read()
     return status, headers, json.loads(raw) if raw else None
+
+
+def enrol_form(key: DeviceKey, **extra) -> dict:
+    """The factor create form a device sends with its access token (`extra` overrides)."""
+    return {
+        "FriendlyName": "Pixel",
+        "FactorType": "push",
+        "Binding.Alg": "ES256",
+        "Binding.PublicKey": key.public_key,
+        "Config.AppId": "com.example.app",
+        "Config.NotificationPlatform": "fcm",
+        "Config.NotificationToken": "f" * 64,
+        "Config.SdkVersion": "0.12.0",
+        "Metadata": '{"os": "Android"}',
+        **extra,
+    }

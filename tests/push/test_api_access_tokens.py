@@ -10,7 +10,7 @@ import pytest
 from twilio.base.exceptions import TwilioRestException
 
 from factors.push_models import PushAccessToken
-from tests.push.keys import DeviceKey, basic_token, call
+from tests.push.keys import DeviceKey, basic_token, call, enrol_form
 
 IDENTITY = "user-0001-abcd"
 
@@ -18,20 +18,6 @@ IDENTITY = "user-0001-abcd"
 @pytest.fixture
 def push_service(sdk):
     return sdk.services.create(friendly_name="Push Login")
-
-
-def enrol_form(key: DeviceKey, **extra) -> dict:
-    return {
-        "FriendlyName": "Pixel",
-        "FactorType": "push",
-        "Binding.Alg": "ES256",
-        "Binding.PublicKey": key.public_key,
-        "Config.AppId": "com.example.app",
-        "Config.NotificationPlatform": "fcm",
-        "Config.NotificationToken": "f" * 64,
-        "Config.SdkVersion": "0.12.0",
-        **extra,
-    }
 
 
 def test_create_and_fetch_with_the_sdk(sdk, push_service, tenant):

@@ -15,24 +15,9 @@ from factors.models import Factor
 from factors.push_models import PushBinding
 from services.models import Event
 from tests.helpers import form as post_form
-from tests.push.keys import DeviceKey, basic_token, call
+from tests.push.keys import DeviceKey, basic_token, call, enrol_form
 
 IDENTITY = "user-0001-abcd"
-
-
-def enrol_form(key: DeviceKey, **extra) -> dict:
-    return {
-        "FriendlyName": "Pixel",
-        "FactorType": "push",
-        "Binding.Alg": "ES256",
-        "Binding.PublicKey": key.public_key,
-        "Config.AppId": "com.example.app",
-        "Config.NotificationPlatform": "fcm",
-        "Config.NotificationToken": "f" * 64,
-        "Config.SdkVersion": "0.12.0",
-        "Metadata": '{"os": "Android"}',
-        **extra,
-    }
 
 
 @pytest.fixture
