@@ -8,12 +8,12 @@ only through `push_credential_for_send`, which the worker calls just before sign
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from channels.push import ApnCredential, FcmCredential
 from services.push_credentials import PushCredential
 from verify_platform.lib import crypto
 from verify_platform.lib.errors import InvalidParameter
@@ -134,44 +134,31 @@ def service_push_credentials_check(account_id: str, fields: dict[str, Any]) -> N
             raise InvalidParameter(param, f"the credential {sid} is not an {kind} credential")
 
 
-@dataclass(frozen=True)
-class OpenedCredential:
-    """A credential with its key decrypted, for one send. The key stays out of its repr."""
-
-    sid: str
-    type: str
-    key_id: str
-    team_id: str
-    topic: str
-    sandbox: bool
-    project_id: str
-    client_email: str
-    token_uri: str
-    private_key: str
-
-    def __repr__(self) -> str:
-        return f"OpenedCredential({self.sid}, {self.type})"
-
-
 def push_credential_for_send(
     *, account_id: str, sid: str | None, type: str
-) -> OpenedCredential | None:
-    """The account's credential `sid` of `type`, opened; None when there is none (the service
-    names none, or it was deleted since)."""
+) -> tuple[ApnCredential | FcmCredential, str] | None:
+    """The account's credential `sid` of `type`, opened as the adapter takes it, with its
+    default APNs topic (the bundle id); None when there is none (the service names none, or
+    it was deleted since)."""
     if not sid:
         return None
     row = PushCredential.objects.filter(account_id=account_id, sid=sid, type=type).first()
     if row is None:
         return None
-    return OpenedCredential(
+    private_key = crypto.decrypt(row.secret_encrypted)
+    if row.type == PushCredential.Type.APN:
+        return ApnCredential(
+            sid=row.sid,
+            key_id=row.key_id,
+            team_id=row.team_id,
+            private_key=private_key,
+            sandbox=row.sandbox,
+        ), row.topic
+    return FcmCredential(
         sid=row.sid,
-        type=row.type,
-        key_id=row.key_id,
-        team_id=row.team_id,
-        topic=row.topic,
-        sandbox=row.sandbox,
         project_id=row.project_id,
         client_email=row.client_email,
+        private_key_id=row.key_id,
+        private_key=private_key,
         token_uri=row.token_uri,
-        private_key=crypto.decrypt(row.secret_encrypted),
-    )
+    ), row.topic

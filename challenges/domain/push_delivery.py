@@ -17,8 +17,6 @@ from django.conf import settings
 
 from challenges.models import Challenge
 from channels.push import (
-    ApnCredential,
-    FcmCredential,
     PushMessage,
     PushOutcome,
     PushResult,
@@ -28,7 +26,7 @@ from channels.push import (
 from factors.domain.push_tokens import push_token_mark_invalid
 from factors.models import FactorType
 from factors.push_models import NotificationPlatform, PushBinding
-from services.push_credential_domain import OpenedCredential, push_credential_for_send
+from services.push_credential_domain import push_credential_for_send
 from verify_platform.lib import metrics
 from verify_platform.lib.clock import current_time
 
@@ -66,25 +64,6 @@ def notification_data(challenge: Challenge, platform: str) -> dict[str, str]:
     return data
 
 
-def _adapter_credential(opened: OpenedCredential) -> ApnCredential | FcmCredential:
-    if opened.type == NotificationPlatform.APN:
-        return ApnCredential(
-            sid=opened.sid,
-            key_id=opened.key_id,
-            team_id=opened.team_id,
-            private_key=opened.private_key,
-            sandbox=opened.sandbox,
-        )
-    return FcmCredential(
-        sid=opened.sid,
-        project_id=opened.project_id,
-        client_email=opened.client_email,
-        private_key_id=opened.key_id,
-        private_key=opened.private_key,
-        token_uri=opened.token_uri,
-    )
-
-
 def _ttl(challenge: Challenge, ttl: int | None, now: datetime) -> int:
     """The provider's hold time: the caller's `Ttl`, never past the challenge's end."""
     left = max(int((challenge.expiration_date - now).total_seconds()), 0)
@@ -100,7 +79,7 @@ def push_notify(*, challenge_sid: str, ttl: int | None, last_try: bool = False) 
     `last_try`; a token the provider calls gone is recorded on the factor."""
     now = current_time()
     challenge = (
-        Challenge.objects.select_related("service", "factor")
+        Challenge.objects.select_related("service", "factor__push_binding")
         .filter(sid=challenge_sid, factor__factor_type=FactorType.PUSH)
         .first()
     )
@@ -108,7 +87,7 @@ def push_notify(*, challenge_sid: str, ttl: int | None, last_try: bool = False) 
         return _skipped("no push challenge", challenge_sid)
     if challenge.status != Challenge.Status.PENDING or challenge.expiration_date <= now:
         return _skipped("challenge not pending", challenge_sid)
-    binding = PushBinding.objects.filter(factor_id=challenge.factor_id).first()
+    binding = getattr(challenge.factor, "push_binding", None)
     if binding is None or binding.notification_platform == NotificationPlatform.NONE:
         return _skipped("the app polls", challenge_sid)
     if not binding.notification_token:
@@ -117,7 +96,7 @@ def push_notify(*, challenge_sid: str, ttl: int | None, last_try: bool = False) 
         return _skipped("token marked invalid", challenge_sid)
     platform = binding.notification_platform
     service = challenge.service
-    opened = push_credential_for_send(
+    found = push_credential_for_send(
         account_id=service.account_id,
         sid=(
             service.push_apn_credential_sid
@@ -126,7 +105,7 @@ def push_notify(*, challenge_sid: str, ttl: int | None, last_try: bool = False) 
         ),
         type=platform,
     )
-    if opened is None:
+    if found is None:
         logger.warning(
             "push of challenge %s: service %s has no %s credential",
             challenge.sid,
@@ -134,14 +113,15 @@ def push_notify(*, challenge_sid: str, ttl: int | None, last_try: bool = False) 
             platform,
         )
         return _skipped(f"no {platform} credential", challenge_sid)
+    credential, default_topic = found
     message = PushMessage(
         platform=platform,
         token=binding.notification_token,
-        topic=binding.app_id or opened.topic,
+        topic=binding.app_id or default_topic,
         body=challenge.details_message or "",
         data=notification_data(challenge, platform),
         ttl=_ttl(challenge, ttl, now),
-        credential=_adapter_credential(opened),
+        credential=credential,
     )
     result = adapter_for(platform).send(message)
     return _record(challenge, binding, platform, result, last_try=last_try)

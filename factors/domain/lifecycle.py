@@ -262,22 +262,16 @@ def factor_update(
             result = factor_check_code(
                 factor_id=factor.pk, payload=auth_payload, now=now, match=match
             )
-            if result is CheckResult.APPROVED and move(
-                Factor,
-                pk=factor.pk,
-                sources=[Factor.Status.UNVERIFIED],
-                target=Factor.Status.VERIFIED,
-                date_updated=now,
-            ):
-                verified = Factor.objects.select_related("service", "entity").get(pk=factor.pk)
-                _record(verified, "factor.verified")
+            if result is CheckResult.APPROVED:
+                factor_mark_verified(factor_id=factor.pk, now=now)
     return Factor.objects.select_related("service", "entity").get(pk=factor.pk)
 
 
 def factor_mark_verified(*, factor_id: str, now: datetime, **updates: Any) -> bool:
     """unverified -> verified for a factor whose proof of possession the caller has checked
-    (a passkey's attestation), with its `factor.verified` event; inside the caller's
-    transaction. False when it was not unverified (a concurrent verification won)."""
+    (a first code, a device's signature, a passkey's attestation), with its `factor.verified`
+    event; inside the caller's transaction. False when it was not unverified (a concurrent
+    verification won). The one implementation of this move."""
     if not move(
         Factor,
         pk=factor_id,

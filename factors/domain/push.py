@@ -12,14 +12,13 @@ from django.db import transaction
 
 from entities.domain import entity_get_or_create
 from factors import push_crypto
-from factors.domain.lifecycle import factor_event_payload
+from factors.domain.lifecycle import factor_event_payload, factor_mark_verified
 from factors.models import Factor, FactorType
 from factors.push_models import NotificationPlatform, PushAccessToken, PushBinding
 from services.domain import event_record
 from services.models import Service
 from verify_platform.lib.clock import current_time
 from verify_platform.lib.errors import AuthenticationFailed, InvalidParameter, NotFound
-from verify_platform.lib.transitions import move
 
 ACCESS_TOKEN_TTL_DEFAULT = 60
 ACCESS_TOKEN_TTL_RANGE = (60, 300)
@@ -206,21 +205,8 @@ def push_factor_update(
                 **({"friendly_name": friendly_name} if friendly_name is not None else {}),
                 date_updated=now,
             )
-        if (
-            auth_payload is not None
-            and factor.status == Factor.Status.UNVERIFIED
-            and move(
-                Factor,
-                pk=factor.pk,
-                sources=[Factor.Status.UNVERIFIED],
-                target=Factor.Status.VERIFIED,
-                date_updated=now,
-            )
-        ):
-            _record(
-                Factor.objects.select_related("service", "entity").get(pk=factor.pk),
-                "factor.verified",
-            )
+        if auth_payload is not None and factor.status == Factor.Status.UNVERIFIED:
+            factor_mark_verified(factor_id=factor.pk, now=now)
     return Factor.objects.select_related("service", "entity", "push_binding").get(pk=factor.pk)
 
 
