@@ -16,6 +16,7 @@ from challenges import domain, push_tasks  # noqa: F401 (push_tasks: the worker 
 from challenges.domain import passkeys, retention
 from challenges.enqueue import DELIVERY_ATTEMPT_SEND
 from factors import domain as factor_domain
+from factors.domain import push as factor_push
 
 logger = logging.getLogger("challenges.tasks")
 
@@ -25,12 +26,13 @@ def challenge_expire_sweep_task() -> int:
     """The backstop that writes `expired` (and its event) for challenges nobody read, erases
     the sealed copies of phone codes whose lifetime is over, and deletes enrolments (unverified
     factors) left unfinished for longer than `VERIFY_UNVERIFIED_FACTOR_TTL_SECONDS`, and the
-    WebAuthn side rows of passkey challenges over for a day."""
+    WebAuthn side rows of passkey challenges and the push access tokens over for a day."""
     return (
         domain.challenge_expire_due()
         + domain.factor_code_expire_due()
         + factor_domain.factors_expire_unverified()
         + passkeys.passkey_challenges_sweep()
+        + factor_push.access_tokens_expire()
     )
 
 

@@ -23,8 +23,8 @@ from verify_platform.lib.errors import AuthenticationFailed, InvalidParameter, N
 ACCESS_TOKEN_TTL_DEFAULT = 60
 ACCESS_TOKEN_TTL_RANGE = (60, 300)
 NOTIFICATION_TOKEN_LENGTH = (32, 255)
-# Spent and expired grants are kept this long (the fetch still shows them), then removed by
-# the next create of the same service.
+# Spent and expired grants are kept this long (the fetch still shows them), then deleted by
+# the expiry sweeper (`access_tokens_expire`).
 ACCESS_TOKEN_KEPT = timedelta(days=1)
 
 
@@ -57,21 +57,25 @@ def access_token_create(
     low, high = ACCESS_TOKEN_TTL_RANGE
     if not low <= ttl <= high:
         raise InvalidParameter("Ttl", f"must be {low} to {high} seconds")
-    with transaction.atomic():
-        PushAccessToken.objects.filter(
-            service=service, expires_at__lt=now - ACCESS_TOKEN_KEPT
-        ).delete()
-        token = PushAccessToken.objects.create(
-            service=service,
-            identity=identity,
-            factor_type=FactorType.PUSH,
-            factor_friendly_name=factor_friendly_name or "",
-            ttl=ttl,
-            date_created=now,
-            expires_at=now + timedelta(seconds=ttl),
-        )
+    token = PushAccessToken.objects.create(
+        service=service,
+        identity=identity,
+        factor_type=FactorType.PUSH,
+        factor_friendly_name=factor_friendly_name or "",
+        ttl=ttl,
+        date_created=now,
+        expires_at=now + timedelta(seconds=ttl),
+    )
     token.service = service
     return token
+
+
+def access_tokens_expire(*, now: datetime | None = None, limit: int = 500) -> int:
+    """The expiry sweeper's part: grants a day past their end (spent or not) are deleted, a
+    batch per run."""
+    old = PushAccessToken.objects.filter(expires_at__lt=current_time(now) - ACCESS_TOKEN_KEPT)
+    deleted, _ = PushAccessToken.objects.filter(pk__in=old.values("pk")[:limit]).delete()
+    return deleted
 
 
 def access_token_jwt(token: PushAccessToken) -> str:

@@ -140,3 +140,16 @@ def test_expired_or_tampered(sdk, push_service, live_server):
     )
     assert status == 401
     assert "Date" in headers  # the SDKs resynchronise their clock from it and retry once
+
+
+def test_the_expiry_sweeper_deletes_grants_a_day_past_their_end(sdk, push_service):
+    """Grants of a service that creates no more tokens are still deleted: by the sweeper."""
+    from challenges.tasks import challenge_expire_sweep_task
+    from verify_platform.lib import clock
+
+    tokens = sdk.services(push_service.sid).access_tokens
+    old, fresh = (tokens.create(identity="user-0001", factor_type="push") for _ in range(2))
+    ended = clock.current_time() - timedelta(days=1, seconds=1)
+    PushAccessToken.objects.filter(pk=old.sid).update(expires_at=ended)
+    challenge_expire_sweep_task()
+    assert list(PushAccessToken.objects.values_list("sid", flat=True)) == [fresh.sid]
